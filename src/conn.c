@@ -1,0 +1,677 @@
+/*
+ * conn: the per-connection state machine.
+ *
+ *   HANDSHAKE -> CONNECTING -> SPLICE -> (closed)
+ *
+ * The client side is a bufferevent_openssl over the accepted socket, the
+ * upstream side a plain socket bufferevent. Bytes move between them with
+ * evbuffer_add_buffer (chains are handed over, not copied); a side stops
+ * reading while the other side's output holds CONN_BUF_HIGH bytes. When one
+ * side ends, the other side gets what is still buffered and then the end is
+ * passed on (close_notify <-> FIN); the connection goes away when both
+ * directions are finished or the linger timer fires. conn_close() is the
+ * only teardown; after any call that may close, callers return at once.
+ */
+#include "build_config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "addr.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "tls_ctx.h"
+#include "tls_info.h"
+#include "worker.h"
+
+/* Per direction: stop reading the source above this many buffered bytes,
+ * resume below half of it. */
+#define CONN_BUF_HIGH (128 * 1024)
+/* How long a connection may stay half-closed (one side ended, the other
+ * still open) before it is closed. */
+#define CONN_LINGER_MS 30000
+
+enum conn_state {
+	CONN_HANDSHAKE,
+	CONN_CONNECTING,
+	CONN_SPLICE,
+};
+
+/* Flags: C = client side, U = upstream side. */
+#define F_C_EOF 0x0001	     /* client will send no more */
+#define F_U_EOF 0x0002	     /* upstream will send no more */
+#define F_C_DEAD 0x0004	     /* client side failed: nothing more either way */
+#define F_U_DEAD 0x0008	     /* upstream side failed */
+#define F_C_SHUT 0x0010	     /* close_notify sent to the client */
+#define F_U_SHUT 0x0020	     /* FIN sent to the upstream */
+#define F_C_THROTTLED 0x0040 /* client reads paused: upstream output full */
+#define F_U_THROTTLED 0x0080 /* upstream reads paused: client output full */
+#define F_ENDING 0x0100	     /* a side has ended; reason is set */
+
+struct conn {
+	struct conn *next, *prev; /* worker's list */
+	struct worker *w;
+	struct listener_sock *ls;
+	struct bufferevent *cbev; /* client, owns fd and SSL */
+	struct bufferevent *ubev; /* upstream, owns fd; NULL before connect */
+	struct event timer;	  /* handshake/connect/idle/linger */
+	uint64_t id;
+	uint64_t in;  /* plaintext bytes client -> upstream */
+	uint64_t out; /* plaintext bytes upstream -> client */
+	uint64_t start_ms;
+	uint64_t active_ms; /* last traffic, kept only with idle_timeout */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} peer;
+	socklen_t peerlen;
+	uint16_t flags;
+	uint8_t state;
+	uint8_t reason; /* enum conn_reason, once F_ENDING */
+};
+
+static const char *const reason_names[CONN_R_COUNT] = {
+	[CONN_R_CLIENT_CLOSED] = "client_closed",
+	[CONN_R_UPSTREAM_CLOSED] = "upstream_closed",
+	[CONN_R_HANDSHAKE_FAILED] = "handshake_failed",
+	[CONN_R_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+	[CONN_R_UPSTREAM_CONNECT_FAILED] = "upstream_connect_failed",
+	[CONN_R_UPSTREAM_ERROR] = "upstream_error",
+	[CONN_R_CLIENT_ERROR] = "client_error",
+	[CONN_R_IDLE_TIMEOUT] = "idle_timeout",
+	[CONN_R_MAX_CONNECTIONS] = "max_connections",
+	[CONN_R_SHUTDOWN] = "shutdown",
+};
+
+const char *
+conn_reason_str(enum conn_reason r)
+{
+	return (unsigned)r < CONN_R_COUNT ? reason_names[r] : "unknown";
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+ms_to_tv(long ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static void
+timer_arm(struct conn *c, long ms)
+{
+	struct timeval tv;
+
+	ms_to_tv(ms, &tv);
+	event_add(&c->timer, &tv);
+}
+
+static const struct global_conf *
+gconf(const struct conn *c)
+{
+	return &c->w->shared->cfg->global;
+}
+
+static SSL *
+conn_ssl(const struct conn *c)
+{
+	return c->cbev != NULL ? bufferevent_openssl_get_ssl(c->cbev) : NULL;
+}
+
+/* Write the connection's one log line. */
+static void
+log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
+    const struct sockaddr *sa, socklen_t salen, SSL *ssl, int hs_done,
+    int upstream_tried, uint64_t in, uint64_t out, uint64_t ms,
+    enum conn_reason r, const char *detail)
+{
+	char client[ADDR_STRLEN], upstream[ADDR_STRLEN];
+	char name[160], sni[300], subject[600], det[600];
+	struct tls_info ti;
+
+	tls_info_get(ssl, hs_done, &ti);
+	addr_format_sa(sa, salen, client, sizeof(client));
+	if (upstream_tried)
+		addr_format(&ls->conf->upstream, upstream, sizeof(upstream));
+	else
+		snprintf(upstream, sizeof(upstream), "-");
+	log_quote(ls->conf->name, name, sizeof(name));
+	log_quote(ti.sni, sni, sizeof(sni));
+	log_quote(ti.subject, subject, sizeof(subject));
+	if (detail != NULL && detail[0] != '\0') {
+		/* Always quoted, so that tools can find where it ends. */
+		char q[560];
+
+		log_quote(detail, q, sizeof(q));
+		if (q[0] == '"')
+			snprintf(det, sizeof(det), " detail=%s", q);
+		else
+			snprintf(det, sizeof(det), " detail=\"%s\"", q);
+	} else {
+		det[0] = '\0';
+	}
+	(void)w;
+	log_info("conn=%llu client=%s listener=%s sni=%s subject=%s tls=%s "
+		 "cipher=%s upstream=%s in=%llu out=%llu ms=%llu reason=%s%s",
+	    (unsigned long long)id, client, name, sni, subject,
+	    ti.version != NULL ? ti.version : "-",
+	    ti.cipher != NULL ? ti.cipher : "-", upstream,
+	    (unsigned long long)in, (unsigned long long)out,
+	    (unsigned long long)ms, conn_reason_str(r), det);
+}
+
+void
+conn_log_refused(struct worker *w, struct listener_sock *ls,
+    const struct sockaddr *sa, socklen_t salen, enum conn_reason r,
+    const char *detail)
+{
+	uint64_t id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,
+	    memory_order_relaxed);
+
+	log_line(w, ls, id, sa, salen, NULL, 0, 0, 0, 0, 0, r, detail);
+}
+
+/*
+ * The one teardown: log, free both sides (closing their sockets and the
+ * SSL), unlink, free. Safe from any callback of c as long as the caller
+ * returns right after.
+ */
+static void
+conn_close(struct conn *c, enum conn_reason r, const char *detail)
+{
+	struct worker *w = c->w;
+	SSL *ssl = conn_ssl(c);
+	int hs_done = c->state != CONN_HANDSHAKE;
+
+	log_line(w, c->ls, c->id, &c->peer.sa, c->peerlen, ssl, hs_done,
+	    c->state != CONN_HANDSHAKE, c->in, c->out, now_ms() - c->start_ms,
+	    r, detail);
+
+	/* Tell a TLS client that we are closing on purpose, best effort. */
+	if (ssl != NULL && hs_done && (c->flags & (F_C_SHUT | F_C_DEAD)) == 0) {
+		ERR_clear_error();
+		if (SSL_shutdown(ssl) < 0)
+			ERR_clear_error();
+	}
+	event_del(&c->timer);
+	if (c->cbev != NULL)
+		bufferevent_free(c->cbev);
+	if (c->ubev != NULL)
+		bufferevent_free(c->ubev);
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	atomic_fetch_sub_explicit(&w->shared->active, 1, memory_order_relaxed);
+	free(c);
+	worker_conn_gone(w);
+}
+
+/* Describe why a handshake failed, from OpenSSL's queue (as recorded by
+ * libevent), the verification result, or the socket error. */
+static void
+handshake_detail(struct conn *c, short what, char *buf, size_t cap)
+{
+	SSL *ssl = conn_ssl(c);
+	unsigned long e;
+	size_t n = 0;
+	long vr;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	buf[0] = '\0';
+	while ((e = bufferevent_get_openssl_error(c->cbev)) != 0) {
+		const char *r = ERR_reason_error_string(e);
+		char tmp[256];
+		int k;
+
+		if (r == NULL) {
+			ERR_error_string_n(e, tmp, sizeof(tmp));
+			r = tmp;
+		}
+		if (n > 0 && strstr(buf, r) != NULL)
+			continue;
+		k = snprintf(buf + n, cap - n, "%s%s", n ? "; " : "", r);
+		if (k < 0 || (size_t)k >= cap - n)
+			return;
+		n += (size_t)k;
+	}
+	vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	if (vr != X509_V_OK) {
+		snprintf(buf + n, cap - n, "%s%s", n ? ": " : "",
+		    X509_verify_cert_error_string(vr));
+		return;
+	}
+	if (n > 0)
+		return;
+	if (what & BEV_EVENT_EOF)
+		snprintf(buf, cap, "client closed the connection");
+	else if (err != 0)
+		snprintf(buf, cap, "%s", strerror(err));
+	else
+		snprintf(buf, cap, "connection failed");
+}
+
+static size_t
+out_len(struct bufferevent *bev)
+{
+	return bev != NULL ? evbuffer_get_length(bufferevent_get_output(bev))
+			   : 0;
+}
+
+/*
+ * Move what src has read to dst. A dead destination swallows the bytes.
+ * Pauses src when dst's output reaches CONN_BUF_HIGH; dst's write callback
+ * resumes it.
+ */
+static void
+pump(struct conn *c, struct bufferevent *src, struct bufferevent *dst,
+    int dst_dead, uint64_t *count, uint16_t throttle_flag)
+{
+	struct evbuffer *in = bufferevent_get_input(src);
+	size_t n = evbuffer_get_length(in);
+
+	if (n == 0)
+		return;
+	if (dst == NULL || dst_dead) {
+		evbuffer_drain(in, n);
+		return;
+	}
+	*count += n;
+	if (evbuffer_add_buffer(bufferevent_get_output(dst), in) < 0) {
+		/* Out of memory: leave the bytes and stop reading; the
+		 * linger or idle timer ends this connection. */
+		bufferevent_disable(src, EV_READ);
+		return;
+	}
+	if (out_len(dst) >= CONN_BUF_HIGH && (c->flags & throttle_flag) == 0) {
+		c->flags |= throttle_flag;
+		bufferevent_disable(src, EV_READ);
+		bufferevent_setwatermark(dst, EV_WRITE, CONN_BUF_HIGH / 2, 0);
+	}
+}
+
+/*
+ * Pass ends on once the output toward that side is empty, and close when
+ * both directions are done. May close c.
+ */
+static void
+progress(struct conn *c)
+{
+	uint16_t f;
+
+	if ((c->flags & (F_C_EOF | F_C_DEAD)) &&
+	    !(c->flags & (F_U_SHUT | F_U_DEAD)) && out_len(c->ubev) == 0) {
+		shutdown(bufferevent_getfd(c->ubev), SHUT_WR);
+		c->flags |= F_U_SHUT;
+	}
+	if ((c->flags & (F_U_EOF | F_U_DEAD)) &&
+	    !(c->flags & (F_C_SHUT | F_C_DEAD)) && out_len(c->cbev) == 0) {
+		SSL *ssl = conn_ssl(c);
+
+		ERR_clear_error();
+		if (SSL_shutdown(ssl) < 0)
+			ERR_clear_error();
+		c->flags |= F_C_SHUT;
+	}
+	f = c->flags;
+	if ((f & (F_C_EOF | F_C_DEAD)) && (f & (F_U_SHUT | F_U_DEAD)) &&
+	    (f & (F_U_EOF | F_U_DEAD)) && (f & (F_C_SHUT | F_C_DEAD)))
+		conn_close(c, (enum conn_reason)c->reason, NULL);
+}
+
+/* One side of a spliced connection has ended (EOF, or an error). May
+ * close c. */
+static void
+side_ended(struct conn *c, int client_side, int error)
+{
+	if (!(c->flags & F_ENDING)) {
+		c->flags |= F_ENDING;
+		if (client_side)
+			c->reason = error ? CONN_R_CLIENT_ERROR
+					  : CONN_R_CLIENT_CLOSED;
+		else
+			c->reason = error ? CONN_R_UPSTREAM_ERROR
+					  : CONN_R_UPSTREAM_CLOSED;
+		timer_arm(c, CONN_LINGER_MS);
+	}
+	if (client_side) {
+		pump(c, c->cbev, c->ubev, c->flags & F_U_DEAD, &c->in,
+		    F_C_THROTTLED);
+		c->flags |= F_C_EOF;
+		if (error) {
+			c->flags |= F_C_DEAD;
+			bufferevent_disable(c->cbev, EV_READ | EV_WRITE);
+			evbuffer_drain(bufferevent_get_output(c->cbev),
+			    out_len(c->cbev));
+			/* Upstream bytes now go nowhere: keep reading them
+			 * so that the upstream sees its data consumed. */
+			if (c->flags & F_U_THROTTLED) {
+				c->flags &= ~F_U_THROTTLED;
+				if (!(c->flags & (F_U_EOF | F_U_DEAD)))
+					bufferevent_enable(c->ubev, EV_READ);
+			}
+			pump(c, c->ubev, c->cbev, 1, &c->out, F_U_THROTTLED);
+		}
+	} else {
+		pump(c, c->ubev, c->cbev, c->flags & F_C_DEAD, &c->out,
+		    F_U_THROTTLED);
+		c->flags |= F_U_EOF;
+		if (error) {
+			c->flags |= F_U_DEAD;
+			bufferevent_disable(c->ubev, EV_READ | EV_WRITE);
+			evbuffer_drain(bufferevent_get_output(c->ubev),
+			    out_len(c->ubev));
+			if (c->flags & F_C_THROTTLED) {
+				c->flags &= ~F_C_THROTTLED;
+				if (!(c->flags & (F_C_EOF | F_C_DEAD)))
+					bufferevent_enable(c->cbev, EV_READ);
+			}
+			pump(c, c->cbev, c->ubev, 1, &c->in, F_C_THROTTLED);
+		}
+	}
+	progress(c);
+}
+
+static void
+touch(struct conn *c)
+{
+	if (gconf(c)->idle_timeout_ms > 0)
+		c->active_ms = now_ms();
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->state != CONN_SPLICE)
+		return; /* kept in the input until the upstream is there */
+	touch(c);
+	pump(c, c->cbev, c->ubev, c->flags & F_U_DEAD, &c->in, F_C_THROTTLED);
+}
+
+static void
+upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	touch(c);
+	pump(c, c->ubev, c->cbev, c->flags & F_C_DEAD, &c->out, F_U_THROTTLED);
+}
+
+/* The client's output drained (below the write watermark). */
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state != CONN_SPLICE)
+		return;
+	if (c->flags & F_U_THROTTLED) {
+		c->flags &= ~F_U_THROTTLED;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		if (!(c->flags & (F_U_EOF | F_U_DEAD)))
+			bufferevent_enable(c->ubev, EV_READ);
+	}
+	if (c->flags & F_ENDING)
+		progress(c);
+}
+
+static void
+upstream_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->flags & F_C_THROTTLED) {
+		c->flags &= ~F_C_THROTTLED;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		if (!(c->flags & (F_C_EOF | F_C_DEAD)))
+			bufferevent_enable(c->cbev, EV_READ);
+	}
+	if (c->flags & F_ENDING)
+		progress(c);
+}
+
+static void upstream_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+start_upstream(struct conn *c)
+{
+	const struct addr *up = &c->ls->conf->upstream;
+	char detail[256];
+
+	c->state = CONN_CONNECTING;
+	event_del(&c->timer);
+	c->ubev = bufferevent_socket_new(c->w->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->ubev == NULL) {
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, "out of memory");
+		return;
+	}
+	bufferevent_setcb(c->ubev, upstream_read_cb, upstream_write_cb,
+	    upstream_event_cb, c);
+	bufferevent_setwatermark(c->ubev, EV_READ, 0, CONN_BUF_HIGH);
+	if (bufferevent_socket_connect(c->ubev, (const struct sockaddr *)&up->ss,
+		(int)up->len) < 0) {
+		snprintf(detail, sizeof(detail), "%s",
+		    strerror(EVUTIL_SOCKET_ERROR()));
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+		return;
+	}
+	timer_arm(c, gconf(c)->connect_timeout_ms);
+}
+
+static void
+upstream_connected(struct conn *c)
+{
+	int one = 1;
+	long idle = gconf(c)->idle_timeout_ms;
+
+	c->state = CONN_SPLICE;
+	event_del(&c->timer);
+	setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
+	bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+	if (idle > 0) {
+		c->active_ms = now_ms();
+		timer_arm(c, idle);
+	}
+	/* Whatever the client sent while we were connecting. */
+	pump(c, c->cbev, c->ubev, 0, &c->in, F_C_THROTTLED);
+}
+
+static void
+upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char detail[256];
+
+	(void)bev;
+	if (c->state == CONN_CONNECTING) {
+		if (what & BEV_EVENT_CONNECTED) {
+			upstream_connected(c);
+			return;
+		}
+		if (what & BEV_EVENT_ERROR) {
+			int err = EVUTIL_SOCKET_ERROR();
+			snprintf(detail, sizeof(detail), "%s",
+			    err ? strerror(err) : "connect failed");
+		} else {
+			snprintf(detail, sizeof(detail),
+			    "connection closed while connecting");
+		}
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		side_ended(c, 0, (what & BEV_EVENT_ERROR) != 0);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char detail[512];
+
+	(void)bev;
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		if (what & BEV_EVENT_CONNECTED) {
+			start_upstream(c);
+			return;
+		}
+		handshake_detail(c, what, detail, sizeof(detail));
+		conn_close(c, CONN_R_HANDSHAKE_FAILED, detail);
+		return;
+	case CONN_CONNECTING:
+		if (what & BEV_EVENT_ERROR)
+			conn_close(c, CONN_R_CLIENT_ERROR, NULL);
+		else if (what & BEV_EVENT_EOF)
+			conn_close(c, CONN_R_CLIENT_CLOSED, NULL);
+		return;
+	case CONN_SPLICE:
+		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+			side_ended(c, 1, (what & BEV_EVENT_ERROR) != 0);
+		return;
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char detail[64];
+	long idle;
+	uint64_t now, quiet;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		conn_close(c, CONN_R_HANDSHAKE_TIMEOUT, NULL);
+		return;
+	case CONN_CONNECTING:
+		snprintf(detail, sizeof(detail), "timed out after %ld ms",
+		    gconf(c)->connect_timeout_ms);
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+		return;
+	case CONN_SPLICE:
+		if (c->flags & F_ENDING) {
+			conn_close(c, (enum conn_reason)c->reason,
+			    "half-closed for too long");
+			return;
+		}
+		idle = gconf(c)->idle_timeout_ms;
+		now = now_ms();
+		quiet = now - c->active_ms;
+		if (quiet + 5 >= (uint64_t)idle) {
+			conn_close(c, CONN_R_IDLE_TIMEOUT, NULL);
+			return;
+		}
+		timer_arm(c, idle - (long)quiet);
+		return;
+	}
+}
+
+int
+conn_accept(struct worker *w, struct listener_sock *ls, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct conn *c;
+	SSL *ssl;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		goto fail_fd;
+	c->w = w;
+	c->ls = ls;
+	c->id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,
+	    memory_order_relaxed);
+	c->start_ms = now_ms();
+	c->state = CONN_HANDSHAKE;
+	if (salen > (socklen_t)sizeof(c->peer))
+		salen = sizeof(c->peer);
+	memcpy(&c->peer, sa, salen);
+	c->peerlen = salen;
+
+	ERR_clear_error();
+	ssl = SSL_new(w->gen->ctx[ls->listener_idx]);
+	if (ssl == NULL)
+		goto fail_fd;
+	/* With CLOSE_ON_FREE the bufferevent owns ssl from here on, even if
+	 * it fails. */
+	c->cbev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->cbev == NULL)
+		goto fail_fd;
+	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
+	bufferevent_setcb(c->cbev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_BUF_HIGH);
+	event_assign(&c->timer, w->base, -1, 0, timer_cb, c);
+
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+
+	if (bufferevent_enable(c->cbev, EV_READ | EV_WRITE) < 0) {
+		conn_close(c, CONN_R_CLIENT_ERROR, "cannot watch the socket");
+		return -1;
+	}
+	timer_arm(c, gconf(c)->handshake_timeout_ms);
+	return 0;
+
+fail_fd:
+	ERR_clear_error();
+	conn_log_refused(w, ls, sa, salen, CONN_R_CLIENT_ERROR,
+	    "out of memory");
+	if (c == NULL || c->cbev == NULL)
+		close(fd);
+	free(c);
+	atomic_fetch_sub_explicit(&w->shared->active, 1, memory_order_relaxed);
+	return -1;
+}
+
+void
+conn_close_all(struct worker *w, enum conn_reason r)
+{
+	while (w->conns != NULL)
+		conn_close(w->conns, r, NULL);
+}
