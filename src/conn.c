@@ -251,10 +251,15 @@ handshake_detail(struct conn *c, short what, char *buf, size_t cap)
 
 	buf[0] = '\0';
 	while ((e = bufferevent_get_openssl_error(c->cbev)) != 0) {
-		const char *r = ERR_reason_error_string(e);
+		const char *r;
 		char tmp[256];
 		int k;
 
+		/* libevent records a bare SSL_get_error() code (no library)
+		 * for SSL_ERROR_SYSCALL: the socket error below says more. */
+		if (ERR_GET_LIB(e) == 0)
+			continue;
+		r = ERR_reason_error_string(e);
 		if (r == NULL) {
 			ERR_error_string_n(e, tmp, sizeof(tmp));
 			r = tmp;
