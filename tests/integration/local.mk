@@ -1,7 +1,11 @@
 # Integration tests: bash scripts driving the real daemon, mosquitto and
 # openssl on loopback. Included from Makefile.am.
 INTEGRATION_TESTS = \
-	tests/integration/t_cli.sh
+	tests/integration/t_cli.sh \
+	tests/integration/t_verify.sh \
+	tests/integration/t_tls_versions.sh \
+	tests/integration/t_chain.sh \
+	tests/integration/t_keypass.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
