@@ -1,0 +1,76 @@
+/*
+ * unit.h: what the Check unit tests share: the suite constructors each test
+ * binary exports, the common main, and temp-file helpers. Test code only;
+ * nothing under src/ includes it.
+ */
+#ifndef MQGATE_UNIT_H
+#define MQGATE_UNIT_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+Suite *value_suite(void);
+Suite *addr_suite(void);
+Suite *diag_suite(void);
+Suite *config_suite(void);
+
+/* Run one suite with the default fork mode; returns the exit status. */
+static inline int
+unit_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/*
+ * Write len bytes to a new file under /tmp and return its path, which the
+ * caller unlinks and frees. Fails the test on any error.
+ */
+static inline char *
+unit_temp_file(const void *data, size_t len)
+{
+	char *path = strdup("/tmp/mqgate-unit-XXXXXX");
+	int fd;
+
+	ck_assert_ptr_nonnull(path);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	return path;
+}
+
+/* Read a whole file into a new NUL-terminated buffer; NULL if missing. */
+static inline char *
+unit_read_file(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (fp == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			cap = cap * 2 + 4096;
+			buf = realloc(buf, cap + 1);
+			ck_assert_ptr_nonnull(buf);
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0);
+	ck_assert_int_eq(ferror(fp), 0);
+	fclose(fp);
+	buf[len] = '\0';
+	return buf;
+}
+
+#endif
