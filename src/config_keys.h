@@ -34,6 +34,12 @@ struct config_key {
 	bool repeatable;      /* may appear more than once (bind) */
 	config_setter_fn *set;
 	const char *doc;      /* one line */
+	/*
+	 * Must be set in every section of its kind (bind, upstream, certfile).
+	 * A key with def == NULL that is not required takes its default from
+	 * another key after parsing (keyfile from certfile).
+	 */
+	bool required;
 };
 
 extern const struct config_key config_keys[];

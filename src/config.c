@@ -1,0 +1,682 @@
+/*
+ * config.c: builds a struct config from INI text. Our own reader feeds inih
+ * one physical line at a time, so it knows every line number, and it checks
+ * what inih cannot (over-long lines, NUL bytes, section headers, syntax,
+ * continuation lines); the inih handler looks keys up in config_keys.c.
+ * Cross-field rules run last. Every problem goes to a struct diag and
+ * parsing goes on; nothing here opens certificates, binds or logs.
+ */
+#include "build_config.h"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config_keys.h"
+
+const char *const config_log_level_names[] = {
+	"error", "warn", "info", "debug", NULL
+};
+const char *const config_verify_names[] = {
+	"verify_none", "verify_peer", NULL
+};
+
+#define LISTENER_NAME_MAX 64
+
+enum sect {
+	SECT_NONE,     /* before the first header: keys are errors */
+	SECT_GLOBAL,
+	SECT_LISTENER, /* listeners[li] */
+	SECT_SKIP,     /* a bad header: its keys are not checked */
+};
+
+/* State shared by the reader and the handler; inih calls the handler for a
+ * line before it asks the reader for the next one. */
+struct parse {
+	struct config *c;
+	struct diag *d;
+	const char *file; /* c->path: the name in diagnostics */
+
+	FILE *fp;	  /* source: a stream ... */
+	const char *str;  /* ... or a string */
+
+	char *buf;	  /* current physical line, without '\n' */
+	size_t len, cap;
+	bool nul;	  /* it held a NUL byte */
+	int line;	  /* its number, counting from 1 */
+
+	enum sect sect;
+	size_t li;
+	int key_line; /* line of the last key in this section, 0 = none */
+	char key[CONFIG_MAX_LINE + 1];
+
+	bool stop; /* out of memory or read error: parse no further */
+};
+
+static bool
+is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
+	    ch == '\v' || ch == '\f';
+}
+
+static char *
+copy_str(const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		memcpy(p, s, len);
+	return p;
+}
+
+static void
+oom(struct parse *p)
+{
+	if (!p->stop)
+		diag_add(p->d, p->file, 0, "out of memory");
+	p->stop = true;
+}
+
+static int
+append(struct parse *p, char ch)
+{
+	if (p->len + 1 >= p->cap) {
+		size_t ncap = p->cap == 0 ? 256 : p->cap * 2;
+		char *nb;
+
+		if (ncap <= p->cap || (nb = realloc(p->buf, ncap)) == NULL) {
+			oom(p);
+			return -1;
+		}
+		p->buf = nb;
+		p->cap = ncap;
+	}
+	p->buf[p->len++] = ch;
+	return 0;
+}
+
+/*
+ * Read the next physical line, of any length, into p->buf (NUL-terminated,
+ * without its '\n'). A last line without '\n' still counts. Returns 0, or
+ * -1 at the end of the input or on error (then p->stop is set).
+ */
+static int
+read_line(struct parse *p)
+{
+	int ch;
+
+	p->len = 0;
+	p->nul = false;
+	if (p->str != NULL) {
+		if (*p->str == '\0')
+			return -1;
+		for (; *p->str != '\0' && *p->str != '\n'; p->str++)
+			if (append(p, *p->str) == -1)
+				return -1;
+		if (*p->str == '\n')
+			p->str++;
+	} else {
+		if ((ch = getc(p->fp)) == EOF)
+			goto eof;
+		for (; ch != EOF && ch != '\n'; ch = getc(p->fp)) {
+			if (ch == '\0')
+				p->nul = true;
+			if (append(p, (char)ch) == -1)
+				return -1;
+		}
+		if (ch == EOF && ferror(p->fp))
+			goto eof;
+	}
+	if (append(p, '\0') == -1)
+		return -1;
+	p->len--;
+	return 0;
+eof:
+	if (ferror(p->fp)) {
+		diag_add(p->d, p->file, 0, "cannot read: %s", strerror(errno));
+		p->stop = true;
+	}
+	return -1;
+}
+
+static bool
+valid_listener_name(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
+		    s[n] == '.' || s[n] == '-'))
+			return false;
+	return n >= 1 && n <= LISTENER_NAME_MAX;
+}
+
+/* Store every default of the section kind through its setter. */
+static void
+apply_defaults(struct parse *p, enum config_section_kind kind,
+    struct listener_conf *l)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys && !p->stop; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *why = "?";
+		int r;
+
+		if (k->section != kind || k->def == NULL)
+			continue;
+		r = k->set(p->c, l, k->def, &why);
+		if (r == -2)
+			oom(p);
+		else if (r != 0)
+			diag_add(p->d, p->file, 0,
+			    "%s: invalid built-in default '%s': %s", k->name,
+			    k->def, why);
+	}
+}
+
+static void
+new_listener(struct parse *p, const char *name)
+{
+	struct config *c = p->c;
+	struct listener_conf *v, *l;
+
+	v = realloc(c->listeners, (c->nlisteners + 1) * sizeof(*v));
+	if (v == NULL) {
+		oom(p);
+		return;
+	}
+	c->listeners = v;
+	l = &v[c->nlisteners];
+	memset(l, 0, sizeof(*l));
+	c->nlisteners++;
+	l->header_line = p->line;
+	if ((l->name = copy_str(name)) == NULL) {
+		oom(p);
+		return;
+	}
+	p->sect = SECT_LISTENER;
+	p->li = c->nlisteners - 1;
+	apply_defaults(p, CONFIG_SECTION_LISTENER, l);
+}
+
+/* A "[kind name]" header; s is what lies between the brackets. */
+static void
+section(struct parse *p, char *s)
+{
+	char *kind, *name, *end;
+	size_t i;
+
+	p->sect = SECT_SKIP;
+	p->key_line = 0;
+	while (is_space(*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && is_space(end[-1]))
+		*--end = '\0';
+	kind = s;
+	while (*s != '\0' && !is_space(*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	while (is_space(*s))
+		s++;
+	name = s;
+
+	if (*kind == '\0') {
+		diag_add(p->d, p->file, p->line, "empty section header '[]'");
+	} else if (strcmp(kind, "global") == 0) {
+		if (*name != '\0')
+			diag_add(p->d, p->file, p->line,
+			    "[global] takes no name, not '%s'", name);
+		p->sect = SECT_GLOBAL;
+	} else if (strcmp(kind, "listener") == 0) {
+		/* A listener with a bad or duplicate name is still built, so
+		 * that the problems in its keys are reported too. */
+		if (*name == '\0')
+			diag_add(p->d, p->file, p->line,
+			    "[listener] needs a name, as in [listener default]");
+		else if (!valid_listener_name(name))
+			diag_add(p->d, p->file, p->line,
+			    "invalid listener name '%s' (use 1 to %d letters, "
+			    "digits, '_', '.' or '-')",
+			    name, LISTENER_NAME_MAX);
+		else
+			for (i = 0; i < p->c->nlisteners; i++)
+				if (strcmp(p->c->listeners[i].name, name) == 0) {
+					diag_add(p->d, p->file, p->line,
+					    "duplicate listener name '%s' "
+					    "(first on line %d)",
+					    name,
+					    p->c->listeners[i].header_line);
+					break;
+				}
+		new_listener(p, name);
+	} else {
+		diag_add(p->d, p->file, p->line,
+		    "unknown section kind '%s' (expected [global] or "
+		    "[listener NAME])",
+		    kind);
+	}
+}
+
+static void
+syntax_error(struct parse *p, const char *what)
+{
+	diag_add(p->d, p->file, p->line, "syntax error: %s", what);
+}
+
+/*
+ * Check the line in p->buf and decide what inih gets: the line stripped of
+ * blanks and its inline comment, or an empty line when it is a comment, is
+ * blank, or has already been reported as wrong.
+ */
+static const char *
+classify(struct parse *p)
+{
+	char *s = p->buf, *start, *end, *sep, *k;
+	char hdr[CONFIG_MAX_LINE + 1];
+	bool indented;
+	size_t len;
+
+	if (p->nul) {
+		diag_add(p->d, p->file, p->line, "line contains a NUL byte");
+		return "";
+	}
+	if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	start = s;
+	indented = is_space(*s);
+	while (is_space(*s))
+		s++;
+	if (*s == ';' || *s == '#' || *s == '\0')
+		return "";
+	/* An inline comment starts at a ';' after a blank, as in inih. */
+	for (end = s + 1; *end != '\0'; end++)
+		if (*end == ';' && is_space(end[-1]))
+			break;
+	while (end > s && is_space(end[-1]))
+		end--;
+	*end = '\0';
+	len = (size_t)(end - start); /* indentation counts, as documented */
+	if (len > CONFIG_MAX_LINE) {
+		diag_add(p->d, p->file, p->line,
+		    "line too long (%zu bytes, at most %d)", len,
+		    CONFIG_MAX_LINE);
+		/* Keys after a header we could not read belong nowhere. */
+		if (*s == '[') {
+			p->sect = SECT_SKIP;
+			p->key_line = 0;
+		}
+		return "";
+	}
+
+	if (*s == '[') {
+		if ((sep = strchr(s, ']')) == NULL) {
+			syntax_error(p, "missing ']' in section header");
+			p->sect = SECT_SKIP;
+			p->key_line = 0;
+			return "";
+		}
+		if (sep[1] != '\0') {
+			syntax_error(p, "unexpected text after ']'");
+			p->sect = SECT_SKIP;
+			p->key_line = 0;
+			return "";
+		}
+		/* section() cuts its argument up; inih gets the whole line. */
+		memcpy(hdr, s + 1, (size_t)(sep - s - 1));
+		hdr[sep - s - 1] = '\0';
+		section(p, hdr);
+		return s;
+	}
+
+	/* inih would take this line as more of the previous key's value. */
+	if (indented && p->key_line != 0) {
+		if (p->sect != SECT_SKIP)
+			diag_add(p->d, p->file, p->line,
+			    "%s: continuation lines are not supported (indented "
+			    "line after the key on line %d)",
+			    p->key, p->key_line);
+		return "";
+	}
+	sep = s + strcspn(s, "=:");
+	if (*sep == '\0') {
+		syntax_error(p,
+		    "expected 'key = value', '[section]' or a comment");
+		return "";
+	}
+	for (k = sep; k > s && is_space(k[-1]); k--)
+		;
+	if (k == s) {
+		syntax_error(p, *sep == '=' ? "missing key name before '='"
+		    : "missing key name before ':'");
+		return "";
+	}
+	p->key_line = p->line;
+	memcpy(p->key, s, (size_t)(k - s));
+	p->key[k - s] = '\0';
+	return s;
+}
+
+static char *
+reader_cb(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	const char *out;
+	size_t len;
+
+	if (p->stop || num < 3 || read_line(p) == -1)
+		return NULL;
+	p->line++;
+	out = classify(p);
+	len = strlen(out);
+	if (len > (size_t)num - 2) {
+		/* Only if inih's buffer were smaller than CONFIG_MAX_LINE. */
+		diag_add(p->d, p->file, p->line,
+		    "line too long (%zu bytes, at most %d)", len, num - 2);
+		len = 0;
+	}
+	memcpy(str, out, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
+}
+
+static const char *
+sect_label(const struct parse *p, char *buf, size_t cap)
+{
+	if (p->sect == SECT_GLOBAL)
+		return "[global]";
+	snprintf(buf, cap, "[listener%s%s]",
+	    *p->c->listeners[p->li].name != '\0' ? " " : "",
+	    p->c->listeners[p->li].name);
+	return buf;
+}
+
+static int
+handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
+    const char *value)
+{
+	struct parse *p = user;
+	struct config *c = p->c;
+	struct listener_conf *l = NULL;
+	enum config_section_kind kind, other;
+	const struct config_key *k;
+	char label[CONFIG_MAX_LINE + 16];
+	const char *why = "?";
+	int *linep, r;
+
+	/* inih's own idea of the section is ignored: it cuts long names. */
+	switch (p->sect) {
+	case SECT_NONE:
+		diag_add(p->d, p->file, p->line,
+		    "%s: key outside any section (put it under [global] or "
+		    "[listener NAME])",
+		    name);
+		return 1;
+	case SECT_SKIP:
+		return 1;
+	case SECT_GLOBAL:
+		kind = CONFIG_SECTION_GLOBAL;
+		other = CONFIG_SECTION_LISTENER;
+		break;
+	case SECT_LISTENER:
+	default:
+		kind = CONFIG_SECTION_LISTENER;
+		other = CONFIG_SECTION_GLOBAL;
+		l = &c->listeners[p->li];
+		break;
+	}
+	if ((k = config_key_find(kind, name)) == NULL) {
+		diag_add(p->d, p->file, p->line, "unknown key '%s' in %s%s",
+		    name, sect_label(p, label, sizeof(label)),
+		    config_key_find(other, name) == NULL ? ""
+		    : kind == CONFIG_SECTION_GLOBAL
+			? " (it belongs in a [listener NAME] section)"
+			: " (it belongs in [global])");
+		return 1;
+	}
+	linep = l != NULL ? &l->line[k->id] : &c->global.line[k->id];
+	if (*linep != 0 && !k->repeatable) {
+		diag_add(p->d, p->file, p->line,
+		    "%s: duplicate key (first set on line %d)", name, *linep);
+		return 1;
+	}
+	/* Remember the line even for a bad value, so that a second
+	 * occurrence is still reported as a duplicate. */
+	*linep = p->line;
+	r = k->set(c, l, value, &why);
+	if (r == -2) {
+		oom(p);
+	} else if (r != 0) {
+		if (*value == '\0')
+			diag_add(p->d, p->file, p->line,
+			    "%s: empty value (%s)", name, why);
+		else
+			diag_add(p->d, p->file, p->line,
+			    "%s: invalid value '%s': %s", name, value, why);
+	} else if (l != NULL && k->id == LKEY_BIND) {
+		l->bind_lines[l->nbinds - 1] = p->line;
+	}
+	return 1;
+}
+
+/* Defaults that depend on other keys. */
+static void
+finish(struct parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->c->nlisteners && !p->stop; i++) {
+		struct tls_conf *t = &p->c->listeners[i].tls;
+
+		if (t->keyfile == NULL && t->certfile != NULL &&
+		    (t->keyfile = copy_str(t->certfile)) == NULL)
+			oom(p);
+	}
+}
+
+static bool
+same_addr(const struct addr *a, const struct addr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+/* A bind address used before this one (listener li, bind bi), if any. */
+static bool
+bound_before(const struct config *c, size_t li, size_t bi, size_t *pli,
+    size_t *pbi)
+{
+	const struct addr *a = &c->listeners[li].binds[bi];
+	size_t i, j;
+
+	for (i = 0; i <= li; i++) {
+		const struct listener_conf *o = &c->listeners[i];
+
+		for (j = 0; j < (i == li ? bi : o->nbinds); j++)
+			if (same_addr(a, &o->binds[j])) {
+				*pli = i;
+				*pbi = j;
+				return true;
+			}
+	}
+	return false;
+}
+
+/* Rules across keys and sections, each blamed on the line of one key. */
+static void
+validate(struct parse *p)
+{
+	const struct config *c = p->c;
+	char abuf[ADDR_STRLEN];
+	size_t i, j, oi, oj;
+
+	if (c->nlisteners == 0)
+		diag_add(p->d, p->file, 0, "no [listener] section");
+	for (i = 0; i < c->nlisteners; i++) {
+		const struct listener_conf *l = &c->listeners[i];
+
+		for (j = 0; j < config_nkeys; j++) {
+			const struct config_key *k = &config_keys[j];
+
+			if (k->section == CONFIG_SECTION_LISTENER &&
+			    k->required && l->line[k->id] == 0)
+				diag_add(p->d, p->file, l->header_line,
+				    "%s: required key missing in [listener%s%s]",
+				    k->name, *l->name != '\0' ? " " : "",
+				    l->name);
+		}
+		if (l->tls.verify == TLS_VERIFY_PEER &&
+		    l->tls.cacertfile == NULL)
+			diag_add(p->d, p->file, l->line[LKEY_VERIFY],
+			    "verify: verify_peer requires cacertfile (the CAs "
+			    "that sign client certificates)");
+		for (j = 0; j < l->nbinds; j++) {
+			if (!bound_before(c, i, j, &oi, &oj))
+				continue;
+			addr_format(&l->binds[j], abuf, sizeof(abuf));
+			diag_add(p->d, p->file, l->bind_lines[j],
+			    "bind: %s is already bound on line %d "
+			    "([listener %s])",
+			    abuf, c->listeners[oi].bind_lines[oj],
+			    c->listeners[oi].name);
+		}
+	}
+}
+
+static struct config *
+load(const char *name, FILE *fp, const char *str, struct diag *d)
+{
+	struct parse p;
+	struct diag local;
+	size_t before;
+	int r;
+
+	if (d == NULL) {
+		diag_init(&local);
+		d = &local;
+	}
+	before = diag_count(d);
+	memset(&p, 0, sizeof(p));
+	p.d = d;
+	p.fp = fp;
+	p.str = str;
+	p.file = name;
+	if ((p.c = calloc(1, sizeof(*p.c))) == NULL) {
+		oom(&p);
+		goto fail;
+	}
+	if (name != NULL && (p.c->path = copy_str(name)) == NULL) {
+		oom(&p);
+		goto fail;
+	}
+	p.file = p.c->path;
+	apply_defaults(&p, CONFIG_SECTION_GLOBAL, NULL);
+	if (p.stop)
+		goto fail;
+
+	r = ini_parse_stream(reader_cb, &p, handler_cb, &p);
+	if (p.stop)
+		goto fail;
+	if (r == -2) {
+		oom(&p);
+		goto fail;
+	}
+	/* Our reader hands inih only lines it can parse, so this is only a
+	 * backstop in case inih disagrees. */
+	if (r != 0 && diag_count(d) == before)
+		diag_add(d, p.file, r > 0 ? r : 0, "syntax error");
+	finish(&p);
+	if (p.stop)
+		goto fail;
+	validate(&p);
+	if (diag_count(d) != before)
+		goto fail;
+	free(p.buf);
+	if (d == &local)
+		diag_clear(&local);
+	return p.c;
+fail:
+	free(p.buf);
+	config_free(p.c);
+	if (d == &local)
+		diag_clear(&local);
+	return NULL;
+}
+
+struct config *
+config_load_file(const char *path, struct diag *d)
+{
+	struct config *c;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (d != NULL)
+			diag_add(d, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	c = load(path, fp, NULL, d);
+	fclose(fp);
+	return c;
+}
+
+struct config *
+config_load_string(const char *text, const char *name, struct diag *d)
+{
+	return load(name, NULL, text, d);
+}
+
+static void
+tls_conf_clear(struct tls_conf *t)
+{
+	free(t->certfile);
+	free(t->keyfile);
+	free(t->key_password);
+	free(t->cacertfile);
+	free(t->ciphers);
+	free(t->ciphersuites);
+	free(t->groups);
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nlisteners; i++) {
+		struct listener_conf *l = &c->listeners[i];
+
+		free(l->name);
+		free(l->binds);
+		free(l->bind_lines);
+		tls_conf_clear(&l->tls);
+	}
+	free(c->listeners);
+	free(c->path);
+	free(c);
+}
+
+const struct listener_conf *
+config_listener(const struct config *c, const char *name)
+{
+	size_t i;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].name != NULL &&
+		    strcmp(c->listeners[i].name, name) == 0)
+			return &c->listeners[i];
+	return NULL;
+}
