@@ -554,7 +554,7 @@ validate(struct parse *p)
 }
 
 static struct config *
-load(const char *name, FILE *fp, const char *str, struct diag *d)
+load(const char *name, FILE *fp, const char *str, struct diag *d, bool keep)
 {
 	struct parse p;
 	struct diag local;
@@ -599,7 +599,7 @@ load(const char *name, FILE *fp, const char *str, struct diag *d)
 	if (p.stop)
 		goto fail;
 	validate(&p);
-	if (diag_count(d) != before)
+	if (diag_count(d) != before && !keep)
 		goto fail;
 	free(p.buf);
 	if (d == &local)
@@ -613,8 +613,8 @@ fail:
 	return NULL;
 }
 
-struct config *
-config_load_file(const char *path, struct diag *d)
+static struct config *
+load_file(const char *path, struct diag *d, bool keep)
 {
 	struct config *c;
 	FILE *fp;
@@ -624,15 +624,27 @@ config_load_file(const char *path, struct diag *d)
 			diag_add(d, path, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	c = load(path, fp, NULL, d);
+	c = load(path, fp, NULL, d, keep);
 	fclose(fp);
 	return c;
 }
 
 struct config *
+config_load_file(const char *path, struct diag *d)
+{
+	return load_file(path, d, false);
+}
+
+struct config *
+config_load_file_partial(const char *path, struct diag *d)
+{
+	return load_file(path, d, true);
+}
+
+struct config *
 config_load_string(const char *text, const char *name, struct diag *d)
 {
-	return load(name, NULL, text, d);
+	return load(name, NULL, text, d, false);
 }
 
 static void

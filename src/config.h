@@ -112,6 +112,15 @@ struct config {
  */
 struct config *config_load_file(const char *path, struct diag *d);
 
+/*
+ * As config_load_file, but when the problems found still leave a config
+ * (anything but an unreadable file or running out of memory), return it
+ * anyway, with every key that parsed set and the rest at its default. The
+ * caller must look at d: this is for reporting, so that `mqgate -t` can
+ * also load the certificates of a config that has other errors.
+ */
+struct config *config_load_file_partial(const char *path, struct diag *d);
+
 /* As config_load_file, but from a NUL-terminated string; name is the file
  * name used in diagnostics. */
 struct config *config_load_string(const char *text, const char *name,

@@ -55,6 +55,22 @@ print_diag(const struct diag *d)
 	fflush(stderr);
 }
 
+/* Load each listener's certificate, key and CA files that the (partly
+ * broken) config names, adding their problems to d. */
+static void
+check_tls_files(const struct config *cfg, struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *l = &cfg->listeners[i];
+
+		if (l->tls.certfile == NULL || l->tls.keyfile == NULL)
+			continue;
+		SSL_CTX_free(tls_ctx_build(cfg, l, d));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -99,10 +115,15 @@ main(int argc, char **argv)
 	}
 
 	diag_init(&d);
-	cfg = config_load_file(path, &d);
-	if (cfg == NULL) {
+	cfg = config_load_file_partial(path, &d);
+	if (cfg == NULL || diag_count(&d) > 0) {
+		/* Still load the certificates that the config names, so that
+		 * every problem is reported in one go. */
+		if (cfg != NULL)
+			check_tls_files(cfg, &d);
 		print_diag(&d);
 		diag_clear(&d);
+		config_free(cfg);
 		return 1;
 	}
 	log_set_level(cfg->global.log_level);
