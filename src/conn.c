@@ -546,6 +546,23 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 		side_ended(c, 0, (what & BEV_EVENT_ERROR) != 0);
 }
 
+/*
+ * With dirty shutdowns allowed, libevent reports a reset client as EOF, but
+ * it records SSL_ERROR_SYSCALL (a bare code with no library) when the
+ * socket failed, while a plain FIN is a zero return. Drains the queue.
+ */
+static int
+client_io_failed(struct conn *c)
+{
+	unsigned long e;
+	int failed = 0;
+
+	while ((e = bufferevent_get_openssl_error(c->cbev)) != 0)
+		if (ERR_GET_LIB(e) == 0 && ERR_GET_REASON(e) == SSL_ERROR_SYSCALL)
+			failed = 1;
+	return failed;
+}
+
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -563,14 +580,15 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, CONN_R_HANDSHAKE_FAILED, detail);
 		return;
 	case CONN_CONNECTING:
-		if (what & BEV_EVENT_ERROR)
+		if ((what & BEV_EVENT_ERROR) || client_io_failed(c))
 			conn_close(c, CONN_R_CLIENT_ERROR, NULL);
 		else if (what & BEV_EVENT_EOF)
 			conn_close(c, CONN_R_CLIENT_CLOSED, NULL);
 		return;
 	case CONN_SPLICE:
 		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-			side_ended(c, 1, (what & BEV_EVENT_ERROR) != 0);
+			side_ended(c, 1,
+			    (what & BEV_EVENT_ERROR) != 0 || client_io_failed(c));
 		return;
 	}
 }
