@@ -5,7 +5,12 @@ INTEGRATION_TESTS = \
 	tests/integration/t_verify.sh \
 	tests/integration/t_tls_versions.sh \
 	tests/integration/t_chain.sh \
-	tests/integration/t_keypass.sh
+	tests/integration/t_keypass.sh \
+	tests/integration/t_badinput.sh \
+	tests/integration/t_reload.sh \
+	tests/integration/t_drain.sh \
+	tests/integration/t_limits.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
+EXTRA_DIST += tests/integration/abuse.py
