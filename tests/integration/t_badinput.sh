@@ -259,7 +259,7 @@ else
 fi
 rss0=$(rss_kb "$MQGATE_PID")
 n=1
-for i in 1 2 3 4 5; do
+while [ "$n" -lt 6 ]; do
 	n=$((n + 1))
 	bighello "$n" || break
 done
@@ -280,7 +280,7 @@ check_serving "1 MiB ClientHello"
 # Warm up with the same mix first, so that allocator arenas and OpenSSL's
 # caches have reached their working size before the baseline is taken.
 mixed_round() {
-	local n=$1 what=$2 base
+	local n=$1 what=$2
 	log_mark
 	if abuse mix 127.0.0.1 "$PORT" "$n" 30; then
 		ok "$what: $n mixed bad connections all ended ($(tr '\n' ' ' <"$AOUT"))"

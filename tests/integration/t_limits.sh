@@ -56,6 +56,18 @@ wait_client_conn() {
 	CONN_LINE=$(log_since | grep -E -- "$re" | tail -n 1)
 }
 
+# True once the wall clock (what the refusal log limit counts) is past
+# second S.
+clock_past() {
+	[ "$(date +%s)" -gt "$1" ]
+}
+
+# True when the line WARN names RLIMIT_NOFILE and the number N.
+names_rlimit() {
+	grep -q RLIMIT_NOFILE <<<"$1" &&
+	    grep -oE '[0-9]+' <<<"$1" | grep -qx "$2"
+}
+
 MAXRE=' reason=max_connections( |$)'
 
 start_broker
@@ -112,7 +124,7 @@ else
 fi
 
 # One more refusal in a later second carries the count of the unlogged ones.
-wait_for 3 eval '[ "$(date +%s)" -gt '"$s1"' ]'
+wait_for 3 clock_past "$s1"
 abuse refused 127.0.0.1 "$PORT" 1
 if wait_for "$(tmo 5)" log_count_ge $((lines + 1)) "$MAXRE"; then
 	last=$(log_since | grep -E -- "$MAXRE" | tail -n 1)
@@ -179,7 +191,7 @@ if [ -n "$warn" ]; then
 	check "rlimit: the warning names max_connections = 512000" \
 	    grep -qx 512000 <<<"$nums"
 	check "rlimit: the warning names RLIMIT_NOFILE and its value $NOFILE" \
-	    eval 'grep -q RLIMIT_NOFILE <<<"$warn" && grep -qx '"$NOFILE"' <<<"$nums"'
+	    names_rlimit "$warn" "$NOFILE"
 	if awk '$1 >= 1024000 && $1 <= 1030000 { f = 1 } END { exit !f }' <<<"$nums"; then
 		ok "rlimit: the warning names the fds needed (2 x 512000 + reserve)"
 	else

@@ -63,8 +63,9 @@ start_sub() {
 
 FP_A=$(fp_of "$CERTS/server.crt")
 FP_B=$(fp_of "$CERTS/server2.crt")
-[ -n "$FP_A" ] && [ -n "$FP_B" ] && [ "$FP_A" != "$FP_B" ] ||
-    bail "server.crt and server2.crt must have distinct fingerprints"
+if [ -z "$FP_A" ] || [ -z "$FP_B" ] || [ "$FP_A" = "$FP_B" ]; then
+	bail "server.crt and server2.crt must have distinct fingerprints"
+fi
 
 start_broker
 
