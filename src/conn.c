@@ -248,6 +248,7 @@ handshake_detail(struct conn *c, short what, char *buf, size_t cap)
 	size_t n = 0;
 	long vr;
 	int err = EVUTIL_SOCKET_ERROR();
+	int syscall_failed = 0;
 
 	buf[0] = '\0';
 	while ((e = bufferevent_get_openssl_error(c->cbev)) != 0) {
@@ -257,8 +258,11 @@ handshake_detail(struct conn *c, short what, char *buf, size_t cap)
 
 		/* libevent records a bare SSL_get_error() code (no library)
 		 * for SSL_ERROR_SYSCALL: the socket error below says more. */
-		if (ERR_GET_LIB(e) == 0)
+		if (ERR_GET_LIB(e) == 0) {
+			if (ERR_GET_REASON(e) == SSL_ERROR_SYSCALL)
+				syscall_failed = 1;
 			continue;
+		}
 		r = ERR_reason_error_string(e);
 		if (r == NULL) {
 			ERR_error_string_n(e, tmp, sizeof(tmp));
@@ -279,7 +283,11 @@ handshake_detail(struct conn *c, short what, char *buf, size_t cap)
 	}
 	if (n > 0)
 		return;
-	if (what & BEV_EVENT_EOF)
+	if (syscall_failed && err != 0 && err != EAGAIN)
+		snprintf(buf, cap, "%s", strerror(err));
+	else if (syscall_failed)
+		snprintf(buf, cap, "connection lost");
+	else if (what & BEV_EVENT_EOF)
 		snprintf(buf, cap, "client closed the connection");
 	else if (err != 0)
 		snprintf(buf, cap, "%s", strerror(err));
