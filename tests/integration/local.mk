@@ -9,8 +9,13 @@ INTEGRATION_TESTS = \
 	tests/integration/t_badinput.sh \
 	tests/integration/t_reload.sh \
 	tests/integration/t_drain.sh \
-	tests/integration/t_limits.sh
+	tests/integration/t_limits.sh \
+	tests/integration/t_traffic.sh \
+	tests/integration/t_concurrent.sh \
+	tests/integration/t_halfclose.sh \
+	tests/integration/t_backpressure.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
 EXTRA_DIST += tests/integration/abuse.py
+EXTRA_DIST += tests/integration/mqtt_tls_client.py tests/integration/fake_upstream.py
