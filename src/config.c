@@ -64,17 +64,6 @@ is_space(char ch)
 	    ch == '\v' || ch == '\f';
 }
 
-static char *
-copy_str(const char *s)
-{
-	size_t len = strlen(s) + 1;
-	char *p = malloc(len);
-
-	if (p != NULL)
-		memcpy(p, s, len);
-	return p;
-}
-
 static void
 oom(struct parse *p)
 {
@@ -199,7 +188,7 @@ new_listener(struct parse *p, const char *name)
 	memset(l, 0, sizeof(*l));
 	c->nlisteners++;
 	l->header_line = p->line;
-	if ((l->name = copy_str(name)) == NULL) {
+	if ((l->name = strdup(name)) == NULL) {
 		oom(p);
 		return;
 	}
@@ -480,7 +469,7 @@ finish(struct parse *p)
 		struct tls_conf *t = &p->c->listeners[i].tls;
 
 		if (t->keyfile == NULL && t->certfile != NULL &&
-		    (t->keyfile = copy_str(t->certfile)) == NULL)
+		    (t->keyfile = strdup(t->certfile)) == NULL)
 			oom(p);
 	}
 }
@@ -575,7 +564,7 @@ load(const char *name, FILE *fp, const char *str, struct diag *d, bool keep)
 		oom(&p);
 		goto fail;
 	}
-	if (name != NULL && (p.c->path = copy_str(name)) == NULL) {
+	if (name != NULL && (p.c->path = strdup(name)) == NULL) {
 		oom(&p);
 		goto fail;
 	}

@@ -25,17 +25,6 @@ bad(const char **why, const char *reason)
 	return -1;
 }
 
-static char *
-copy_str(const char *s)
-{
-	size_t len = strlen(s) + 1;
-	char *p = malloc(len);
-
-	if (p != NULL)
-		memcpy(p, s, len);
-	return p;
-}
-
 /*
  * The directory part of path in the manner of dirname(3), without modifying
  * path: sets *len and returns where it starts ("." when there is none).
@@ -75,7 +64,7 @@ resolve_path(const struct config *c, const char *value)
 	char *p;
 
 	if (value[0] == '/')
-		return copy_str(value);
+		return strdup(value);
 	dir = dir_of(c->path, &dlen);
 	vlen = strlen(value);
 	if ((p = malloc(dlen + 1 + vlen + 1)) == NULL)
@@ -99,7 +88,7 @@ set_str(const struct config *c, char **dst, const char *value, bool is_path,
 		if (!empty_ok)
 			return bad(why, "expected a file name");
 	} else {
-		s = is_path ? resolve_path(c, value) : copy_str(value);
+		s = is_path ? resolve_path(c, value) : strdup(value);
 		if (s == NULL)
 			return -2;
 	}

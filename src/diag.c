@@ -32,17 +32,6 @@ diag_clear(struct diag *d)
 	diag_init(d);
 }
 
-static char *
-copy_str(const char *s)
-{
-	size_t len = strlen(s) + 1;
-	char *p = malloc(len);
-
-	if (p != NULL)
-		memcpy(p, s, len);
-	return p;
-}
-
 void
 diag_vadd(struct diag *d, const char *file, int line, const char *fmt,
     va_list ap)
@@ -60,7 +49,7 @@ diag_vadd(struct diag *d, const char *file, int line, const char *fmt,
 	if ((msg = malloc((size_t)len + 1)) == NULL)
 		goto fail;
 	vsnprintf(msg, (size_t)len + 1, fmt, ap);
-	if (file != NULL && (fcopy = copy_str(file)) == NULL)
+	if (file != NULL && (fcopy = strdup(file)) == NULL)
 		goto fail;
 	if (d->n == d->cap) {
 		size_t ncap = d->cap == 0 ? 8 : d->cap * 2;

@@ -17,5 +17,5 @@ INTEGRATION_TESTS = \
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
-EXTRA_DIST += tests/integration/abuse.py
+EXTRA_DIST += tests/integration/abuse.py tests/integration/abuse.sh
 EXTRA_DIST += tests/integration/mqtt_tls_client.py tests/integration/fake_upstream.py
