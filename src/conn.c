@@ -145,6 +145,8 @@ conn_ssl(const struct conn *c)
 	return c->cbev != NULL ? bufferevent_openssl_get_ssl(c->cbev) : NULL;
 }
 
+static size_t out_len(struct bufferevent *bev);
+
 /* Write the connection's one log line. */
 static void
 log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
@@ -214,8 +216,13 @@ conn_close(struct conn *c, enum conn_reason r, const char *detail)
 	    c->state != CONN_HANDSHAKE, c->in, c->out, now_ms() - c->start_ms,
 	    r, detail);
 
-	/* Tell a TLS client that we are closing on purpose, best effort. */
-	if (ssl != NULL && hs_done && (c->flags & (F_C_SHUT | F_C_DEAD)) == 0) {
+	/*
+	 * An orderly close by us (idle, shutdown, nothing left unsent) gets a
+	 * close_notify; a cut-off stream or an upstream failure does not, so
+	 * that the client can tell it lost data.
+	 */
+	if (ssl != NULL && hs_done && (c->flags & (F_C_SHUT | F_C_DEAD)) == 0 &&
+	    (c->flags & F_U_DEAD) == 0 && out_len(c->cbev) == 0) {
 		ERR_clear_error();
 		if (SSL_shutdown(ssl) < 0)
 			ERR_clear_error();
@@ -350,16 +357,25 @@ progress(struct conn *c)
 	}
 	if ((c->flags & (F_U_EOF | F_U_DEAD)) &&
 	    !(c->flags & (F_C_SHUT | F_C_DEAD)) && out_len(c->cbev) == 0) {
-		SSL *ssl = conn_ssl(c);
+		/* An upstream that failed ends the client without a
+		 * close_notify (in conn_close), so it is not mistaken for an
+		 * orderly end. */
+		if (!(c->flags & F_U_DEAD)) {
+			SSL *ssl = conn_ssl(c);
 
-		ERR_clear_error();
-		if (SSL_shutdown(ssl) < 0)
 			ERR_clear_error();
+			if (SSL_shutdown(ssl) < 0)
+				ERR_clear_error();
+		}
 		c->flags |= F_C_SHUT;
 	}
 	f = c->flags;
 	if ((f & (F_C_EOF | F_C_DEAD)) && (f & (F_U_SHUT | F_U_DEAD)) &&
 	    (f & (F_U_EOF | F_U_DEAD)) && (f & (F_C_SHUT | F_C_DEAD)))
+		conn_close(c, (enum conn_reason)c->reason, NULL);
+	else if ((f & F_U_DEAD) && (f & F_C_SHUT))
+		/* The client got all there was; without a close_notify it
+		 * would wait for us, so end it now. */
 		conn_close(c, (enum conn_reason)c->reason, NULL);
 }
 
@@ -382,6 +398,10 @@ side_ended(struct conn *c, int client_side, int error)
 		pump(c, c->cbev, c->ubev, c->flags & F_U_DEAD, &c->in,
 		    F_C_THROTTLED);
 		c->flags |= F_C_EOF;
+		/* libevent 2.1 stops writing as well as reading when the client
+		 * ends; output already queued would never be re-armed. */
+		if (!error && out_len(c->cbev) > 0)
+			bufferevent_enable(c->cbev, EV_WRITE);
 		if (error) {
 			c->flags |= F_C_DEAD;
 			bufferevent_disable(c->cbev, EV_READ | EV_WRITE);
@@ -453,6 +473,7 @@ client_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state != CONN_SPLICE)
 		return;
+	touch(c);
 	if (c->flags & F_U_THROTTLED) {
 		c->flags &= ~F_U_THROTTLED;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
@@ -468,6 +489,7 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	touch(c);
 	if (c->flags & F_C_THROTTLED) {
 		c->flags &= ~F_C_THROTTLED;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
@@ -488,6 +510,9 @@ start_upstream(struct conn *c)
 
 	c->state = CONN_CONNECTING;
 	event_del(&c->timer);
+	/* Nothing to send it to yet: leave the client's bytes in the
+	 * kernel, which bounds them. */
+	bufferevent_disable(c->cbev, EV_READ);
 	c->ubev = bufferevent_socket_new(c->w->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->ubev == NULL) {
@@ -518,6 +543,14 @@ upstream_connected(struct conn *c)
 	setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY, &one,
 	    sizeof(one));
 	bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+	if (c->flags & F_C_EOF) {
+		/* The client ended while we were connecting. */
+		bufferevent_enable(c->cbev, EV_WRITE);
+		timer_arm(c, CONN_LINGER_MS);
+		pump(c, c->cbev, c->ubev, 0, &c->in, F_C_THROTTLED);
+		progress(c);
+		return;
+	}
 	bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
 	if (idle > 0) {
 		c->active_ms = now_ms();
@@ -588,10 +621,14 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, CONN_R_HANDSHAKE_FAILED, detail);
 		return;
 	case CONN_CONNECTING:
-		if ((what & BEV_EVENT_ERROR) || client_io_failed(c))
+		if ((what & BEV_EVENT_ERROR) || client_io_failed(c)) {
 			conn_close(c, CONN_R_CLIENT_ERROR, NULL);
-		else if (what & BEV_EVENT_EOF)
-			conn_close(c, CONN_R_CLIENT_CLOSED, NULL);
+		} else if (what & BEV_EVENT_EOF) {
+			/* What it sent before its end still goes upstream
+			 * once connected; see upstream_connected(). */
+			c->flags |= F_C_EOF | F_ENDING;
+			c->reason = CONN_R_CLIENT_CLOSED;
+		}
 		return;
 	case CONN_SPLICE:
 		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
@@ -673,7 +710,6 @@ conn_accept(struct worker *w, struct listener_sock *ls, int fd,
 	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
 	bufferevent_setcb(c->cbev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
-	bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_BUF_HIGH);
 	event_assign(&c->timer, w->base, -1, 0, timer_cb, c);
 
 	c->next = w->conns;

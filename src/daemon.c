@@ -298,7 +298,7 @@ daemon_cleanup(struct daemon *d)
 {
 	int k;
 
-	for (k = 0; k < d->nworkers; k++) {
+	for (k = 0; d->workers != NULL && k < d->nworkers; k++) {
 		if (d->workers[k] == NULL)
 			continue;
 		worker_join(d->workers[k]);

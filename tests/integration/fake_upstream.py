@@ -12,6 +12,9 @@ Usage: fake_upstream.py --listen PORT --connect PORT --ca CA.crt
                         [--timeout S] [--ctl DIR] [--stall-ms MS]
                         [--size BYTES] [--rcvbuf BYTES] CASE
 Cases:
+  client-unwrap-queued / client-fin-queued
+                  the client half-closes while mqgate still holds --size
+                  bytes for it; they must all arrive, then a clean end
   client-unwrap   client: "ping", close_notify; upstream: "ping", EOF,
                   "pong", close; client: "pong", clean TLS EOF
   client-shutwr   the same, with a TCP shutdown(SHUT_WR) instead of the
@@ -291,6 +294,48 @@ def case_client_close(args, dl, how):
     c.close()
 
 
+def case_client_close_queued(args, dl, how):
+    """The client ends its side while mqgate still holds bytes for it: the
+    upstream sends args.size bytes to a client that reads nothing until
+    at least 1 MiB has left the upstream, then half-closes and reads."""
+    sent_enough = threading.Event()
+
+    def up(conn):
+        data = recv_exact(conn, 4, dl)
+        emit("upstream_recv", show(data))
+        chunk = b"q" * 65536
+        sent = 0
+        while sent < args.size:
+            n = min(len(chunk), args.size - sent)
+            conn.sendall(chunk[:n])
+            sent += n
+            if sent >= 1024 * 1024:
+                sent_enough.set()
+        sent_enough.set()
+        conn.shutdown(socket.SHUT_WR)
+        _, end = recv_to_end(conn, dl)
+        emit("upstream_end", end)
+        conn.close()
+
+    u = Upstream(args.listen, dl, up)
+    u.start()
+    c = TlsClient(args.connect, args.ca, dl, rcvbuf=4096)
+    c.handshake()
+    c.write(b"ping")
+    if not sent_enough.wait(max(dl.left(), 0)):
+        emit("client_exception", "upstream_never_sent_1MiB")
+        return
+    if how == "unwrap":
+        c.send_close_notify()
+    else:
+        c.sock.shutdown(socket.SHUT_WR)
+    data, end = c.read_to_end()
+    emit("client_recv_len", len(data))
+    emit("client_end", end)
+    u.finish()
+    c.close()
+
+
 def case_upstream_fin(args, dl):
     def up(conn):
         conn.sendall(b"hello")
@@ -511,6 +556,10 @@ def case_slow_upstream(args, dl):
 
 CASES = {
     "client-unwrap": lambda a, d: case_client_close(a, d, "unwrap"),
+    "client-unwrap-queued":
+        lambda a, d: case_client_close_queued(a, d, "unwrap"),
+    "client-fin-queued":
+        lambda a, d: case_client_close_queued(a, d, "fin"),
     "client-shutwr": lambda a, d: case_client_close(a, d, "shutwr"),
     "upstream-fin": case_upstream_fin,
     "client-rst": lambda a, d: case_rst(a, d, "client"),

@@ -139,4 +139,27 @@ clean | eof_without_close_notify | reset)
 esac
 expect_conn "$what" upstream_error 3 3
 
+# ---- (5) the client half-closes while mqgate still holds bytes for it:
+# they are all delivered at once, not cut off by the linger timer.
+for how in unwrap fin; do
+	what="client $how with output queued"
+	SEQ=$((SEQ + 1))
+	RES=$T/hc.$SEQ.queued.out
+	log_mark
+	timeout -k 2 "$(tmo 30)" "$PY" "$HELPER" --listen "$UP_PORT" \
+	    --connect "$P" --ca "$CERTS/ca.crt" --timeout "$(tmo 20)" \
+	    --size 4000000 "client-$how-queued" >"$RES" 2>"$RES.err"
+	HELPER_RC=$?
+	helper_ran "$what"
+	expect "$what: the client receives all 4000000 bytes" \
+	    client_recv_len 4000000
+	expect "$what: then a clean TLS end" client_end clean
+	expect_conn "$what" client_closed 4 4000000
+	if printf '%s\n' "$CONN_LINE" | grep -q 'half-closed for too long'; then
+		fail "$what: closed by the linger timer" "$LOG"
+	else
+		ok "$what: not held until the linger timer"
+	fi
+done
+
 stop_mqgate
