@@ -13,15 +13,6 @@ check_serving() {
 	    roundtrip "$PORT"
 }
 
-# Wait for the line of the connection from local port CPORT; sets CONN_LINE
-# so that conn_field works on it.
-wait_client_conn() {
-	local re=" conn=[^ ]+ client=127\\.0\\.0\\.1:$1 "
-	CONN_LINE=
-	wait_log "$re" "${2:-$(tmo 10)}" || return 1
-	CONN_LINE=$(log_since | grep -E -- "$re" | tail -n 1)
-}
-
 # A handshake failure's detail must be readable: not empty, and no raw
 # SSL_get_error() code dressed up as an OpenSSL error ("lib(0)").
 check_detail() {

@@ -13,15 +13,6 @@ log_count_ge() {
 	[ "$(log_count "$2")" -ge "$1" ]
 }
 
-# Wait for the line of the connection from local port CPORT; sets CONN_LINE
-# so that conn_field works on it.
-wait_client_conn() {
-	local re=" conn=[^ ]+ client=127\\.0\\.0\\.1:$1 "
-	CONN_LINE=
-	wait_log "$re" "${2:-$(tmo 10)}" || return 1
-	CONN_LINE=$(log_since | grep -E -- "$re" | tail -n 1)
-}
-
 # True once the wall clock (what the refusal log limit counts) is past
 # second S.
 clock_past() {
