@@ -24,6 +24,9 @@ const char *const config_log_level_names[] = {
 const char *const config_verify_names[] = {
 	"verify_none", "verify_peer", NULL
 };
+const char *const config_allow_keys[] = {
+	"allow_cn", "allow_ou", "allow_san_dns", "allow_san_uri", NULL
+};
 
 #define LISTENER_NAME_MAX 64
 
@@ -31,6 +34,7 @@ enum sect {
 	SECT_NONE,     /* before the first header: keys are errors */
 	SECT_GLOBAL,
 	SECT_LISTENER, /* listeners[li] */
+	SECT_CERT,     /* certs[li] */
 	SECT_SKIP,     /* a bad header: its keys are not checked */
 };
 
@@ -153,6 +157,7 @@ static void
 apply_defaults(struct parse *p, enum config_section_kind kind,
     struct listener_conf *l)
 {
+	struct config_target to = { l, NULL, l != NULL ? &l->tls : NULL };
 	size_t i;
 
 	for (i = 0; i < config_nkeys && !p->stop; i++) {
@@ -162,7 +167,7 @@ apply_defaults(struct parse *p, enum config_section_kind kind,
 
 		if (k->section != kind || k->def == NULL)
 			continue;
-		r = k->set(p->c, l, k->def, &why);
+		r = k->set(p->c, &to, k->def, &why);
 		if (r == -2)
 			oom(p);
 		else if (r != 0)
@@ -195,6 +200,32 @@ new_listener(struct parse *p, const char *name)
 	p->sect = SECT_LISTENER;
 	p->li = c->nlisteners - 1;
 	apply_defaults(p, CONFIG_SECTION_LISTENER, l);
+}
+
+/* A [cert NAME] bundle takes no defaults: what it does not set comes from
+ * the listener serving it. */
+static void
+new_cert(struct parse *p, const char *name)
+{
+	struct config *c = p->c;
+	struct cert_conf *v, *b;
+
+	v = realloc(c->certs, (c->ncerts + 1) * sizeof(*v));
+	if (v == NULL) {
+		oom(p);
+		return;
+	}
+	c->certs = v;
+	b = &v[c->ncerts];
+	memset(b, 0, sizeof(*b));
+	c->ncerts++;
+	b->header_line = p->line;
+	if ((b->name = strdup(name)) == NULL) {
+		oom(p);
+		return;
+	}
+	p->sect = SECT_CERT;
+	p->li = c->ncerts - 1;
 }
 
 /* A "[kind name]" header; s is what lies between the brackets. */
@@ -249,10 +280,29 @@ section(struct parse *p, char *s)
 					break;
 				}
 		new_listener(p, name);
+	} else if (strcmp(kind, "cert") == 0) {
+		if (*name == '\0')
+			diag_add(p->d, p->file, p->line,
+			    "[cert] needs a name, as in [cert tenant-a]");
+		else if (!valid_listener_name(name))
+			diag_add(p->d, p->file, p->line,
+			    "invalid cert name '%s' (use 1 to %d letters, "
+			    "digits, '_', '.' or '-')",
+			    name, LISTENER_NAME_MAX);
+		else
+			for (i = 0; i < p->c->ncerts; i++)
+				if (strcmp(p->c->certs[i].name, name) == 0) {
+					diag_add(p->d, p->file, p->line,
+					    "duplicate cert name '%s' "
+					    "(first on line %d)",
+					    name, p->c->certs[i].header_line);
+					break;
+				}
+		new_cert(p, name);
 	} else {
 		diag_add(p->d, p->file, p->line,
-		    "unknown section kind '%s' (expected [global] or "
-		    "[listener NAME])",
+		    "unknown section kind '%s' (expected [global], "
+		    "[listener NAME] or [cert NAME])",
 		    kind);
 	}
 }
@@ -383,11 +433,15 @@ reader_cb(char *str, int num, void *stream)
 static const char *
 sect_label(const struct parse *p, char *buf, size_t cap)
 {
+	const char *name;
+
 	if (p->sect == SECT_GLOBAL)
 		return "[global]";
-	snprintf(buf, cap, "[listener%s%s]",
-	    *p->c->listeners[p->li].name != '\0' ? " " : "",
-	    p->c->listeners[p->li].name);
+	name = p->sect == SECT_CERT ? p->c->certs[p->li].name
+				    : p->c->listeners[p->li].name;
+	snprintf(buf, cap, "[%s%s%s]",
+	    p->sect == SECT_CERT ? "cert" : "listener", *name != '\0' ? " " : "",
+	    name);
 	return buf;
 }
 
@@ -397,7 +451,7 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 {
 	struct parse *p = user;
 	struct config *c = p->c;
-	struct listener_conf *l = NULL;
+	struct config_target to = { NULL, NULL, NULL };
 	enum config_section_kind kind, other;
 	const struct config_key *k;
 	char label[CONFIG_MAX_LINE + 16];
@@ -418,23 +472,38 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 		kind = CONFIG_SECTION_GLOBAL;
 		other = CONFIG_SECTION_LISTENER;
 		break;
+	case SECT_CERT:
+		kind = CONFIG_SECTION_CERT;
+		other = CONFIG_SECTION_LISTENER;
+		to.b = &c->certs[p->li];
+		to.t = &to.b->tls;
+		break;
 	case SECT_LISTENER:
 	default:
 		kind = CONFIG_SECTION_LISTENER;
 		other = CONFIG_SECTION_GLOBAL;
-		l = &c->listeners[p->li];
+		to.l = &c->listeners[p->li];
+		to.t = &to.l->tls;
 		break;
 	}
 	if ((k = config_key_find(kind, name)) == NULL) {
+		const struct config_key *o = config_key_find(other, name);
+
+		if (o == NULL && kind == CONFIG_SECTION_LISTENER)
+			o = config_key_find(CONFIG_SECTION_CERT, name);
 		diag_add(p->d, p->file, p->line, "unknown key '%s' in %s%s",
 		    name, sect_label(p, label, sizeof(label)),
-		    config_key_find(other, name) == NULL ? ""
-		    : kind == CONFIG_SECTION_GLOBAL
-			? " (it belongs in a [listener NAME] section)"
-			: " (it belongs in [global])");
+		    o == NULL ? ""
+		    : o->section == CONFIG_SECTION_GLOBAL
+			? " (it belongs in [global])"
+		    : o->section == CONFIG_SECTION_CERT
+			? " (it belongs in a [cert NAME] section)"
+			: " (it belongs in a [listener NAME] section)");
 		return 1;
 	}
-	linep = l != NULL ? &l->line[k->id] : &c->global.line[k->id];
+	linep = to.l != NULL ? &to.l->line[k->id]
+	    : to.b != NULL   ? &to.b->line[k->id]
+			     : &c->global.line[k->id];
 	if (*linep != 0 && !k->repeatable) {
 		diag_add(p->d, p->file, p->line,
 		    "%s: duplicate key (first set on line %d)", name, *linep);
@@ -443,7 +512,7 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 	/* Remember the line even for a bad value, so that a second
 	 * occurrence is still reported as a duplicate. */
 	*linep = p->line;
-	r = k->set(c, l, value, &why);
+	r = k->set(c, &to, value, &why);
 	if (r == -2) {
 		oom(p);
 	} else if (r != 0) {
@@ -453,8 +522,8 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 		else
 			diag_add(p->d, p->file, p->line,
 			    "%s: invalid value '%s': %s", name, value, why);
-	} else if (l != NULL && k->id == LKEY_BIND) {
-		l->bind_lines[l->nbinds - 1] = p->line;
+	} else if (to.l != NULL && k->id == LKEY_BIND) {
+		to.l->bind_lines[to.l->nbinds - 1] = p->line;
 	}
 	return 1;
 }
@@ -467,6 +536,13 @@ finish(struct parse *p)
 
 	for (i = 0; i < p->c->nlisteners && !p->stop; i++) {
 		struct tls_conf *t = &p->c->listeners[i].tls;
+
+		if (t->keyfile == NULL && t->certfile != NULL &&
+		    (t->keyfile = strdup(t->certfile)) == NULL)
+			oom(p);
+	}
+	for (i = 0; i < p->c->ncerts && !p->stop; i++) {
+		struct tls_conf *t = &p->c->certs[i].tls;
 
 		if (t->keyfile == NULL && t->certfile != NULL &&
 		    (t->keyfile = strdup(t->certfile)) == NULL)
@@ -501,6 +577,83 @@ bound_before(const struct config *c, size_t li, size_t bi, size_t *pli,
 	return false;
 }
 
+/* The line to blame for key k of bundle b served on l: b's own line,
+ * else l's, else b's header. */
+static int
+blame(const struct listener_conf *l, const struct cert_conf *b,
+    enum listener_key k)
+{
+	if (b->line[k] > 0)
+		return b->line[k];
+	if (l != NULL && l->line[k] > 0)
+		return l->line[k];
+	return b->header_line;
+}
+
+static void
+validate_certs(struct parse *p)
+{
+	struct config *c = p->c;
+	size_t i, j, k;
+
+	for (i = 0; i < c->ncerts; i++) {
+		const struct cert_conf *b = &c->certs[i];
+
+		if (b->tls.certfile == NULL)
+			diag_add(p->d, p->file, b->header_line,
+			    "certfile: required key missing in [cert %s]",
+			    b->name);
+		if (b->line[LKEY_OCSP_STAPLE_FILE] > 0 &&
+		    b->tls.ocsp_staple_file != NULL &&
+		    b->line[LKEY_OCSP_STAPLING] > 0 && b->tls.ocsp_stapling)
+			diag_add(p->d, p->file, b->line[LKEY_OCSP_STAPLE_FILE],
+			    "ocsp_staple_file: set either ocsp_stapling = on "
+			    "or ocsp_staple_file, not both");
+	}
+	for (i = 0; i < c->nlisteners && !p->stop; i++) {
+		struct listener_conf *l = &c->listeners[i];
+
+		if (l->ncerts == 0)
+			continue;
+		if ((l->cert_idx = calloc(l->ncerts, sizeof(*l->cert_idx))) ==
+		    NULL) {
+			oom(p);
+			return;
+		}
+		for (j = 0; j < l->ncerts; j++) {
+			for (k = 0; k < c->ncerts; k++)
+				if (strcmp(c->certs[k].name, l->certs[j]) == 0)
+					break;
+			if (k == c->ncerts) {
+				diag_add(p->d, p->file, l->line[LKEY_CERTS],
+				    "certs: there is no [cert %s] section",
+				    l->certs[j]);
+				continue;
+			}
+			l->cert_idx[j] = k;
+			{
+				const struct cert_conf *b = &c->certs[k];
+				struct tls_conf e;
+				int lines[LKEY_COUNT];
+
+				config_cert_effective(l, b, &e, lines);
+				/* The listener's own case is reported
+				 * above; this is about the bundle's. */
+				if (e.verify == TLS_VERIFY_PEER &&
+				    e.cacertfile == NULL &&
+				    (b->line[LKEY_VERIFY] > 0 ||
+					b->line[LKEY_CACERTFILE] > 0))
+					diag_add(p->d, p->file,
+					    lines[LKEY_VERIFY],
+					    "verify: verify_peer requires "
+					    "cacertfile (bundle %s on "
+					    "listener %s)",
+					    b->name, l->name);
+			}
+		}
+	}
+}
+
 /* Rules across keys and sections, each blamed on the line of one key. */
 static void
 validate(struct parse *p)
@@ -524,11 +677,24 @@ validate(struct parse *p)
 				    k->name, *l->name != '\0' ? " " : "",
 				    l->name);
 		}
+		if (l->tls.certfile == NULL && l->ncerts == 0 &&
+		    l->certdir == NULL && l->psk_file == NULL)
+			diag_add(p->d, p->file, l->header_line,
+			    "certfile: required key missing in [listener%s%s] "
+			    "(or serve bundles with certs or certdir)",
+			    *l->name != '\0' ? " " : "", l->name);
 		if (l->tls.verify == TLS_VERIFY_PEER &&
 		    l->tls.cacertfile == NULL)
 			diag_add(p->d, p->file, l->line[LKEY_VERIFY],
 			    "verify: verify_peer requires cacertfile (the CAs "
 			    "that sign client certificates)");
+		if (l->tls.ocsp_staple_file != NULL && l->tls.ocsp_stapling)
+			diag_add(p->d, p->file, l->line[LKEY_OCSP_STAPLE_FILE],
+			    "ocsp_staple_file: set either ocsp_stapling = on "
+			    "or ocsp_staple_file, not both");
+		if (l->alpn_strict && l->alpn == NULL)
+			diag_add(p->d, p->file, l->line[LKEY_ALPN_STRICT],
+			    "alpn_strict: needs the protocols in alpn");
 		for (j = 0; j < l->nbinds; j++) {
 			if (!bound_before(c, i, j, &oi, &oj))
 				continue;
@@ -540,6 +706,72 @@ validate(struct parse *p)
 			    c->listeners[oi].name);
 		}
 	}
+	validate_certs(p);
+}
+
+void
+config_cert_effective(const struct listener_conf *l,
+    const struct cert_conf *b, struct tls_conf *out, int lines[LKEY_COUNT])
+{
+	const struct tls_conf *bt = &b->tls, *lt = &l->tls;
+	size_t k;
+
+	*out = *lt;
+	for (k = 0; k < LKEY_COUNT; k++)
+		lines[k] = blame(l, b, (enum listener_key)k);
+	/* Always the bundle's own. */
+	out->certfile = bt->certfile;
+	out->keyfile = bt->keyfile;
+	out->key_password = bt->key_password;
+	out->ocsp_issuer_file = bt->ocsp_issuer_file;
+	out->ocsp_staple_file = bt->ocsp_staple_file;
+	lines[LKEY_CERTFILE] = b->line[LKEY_CERTFILE] > 0
+	    ? b->line[LKEY_CERTFILE] : b->header_line;
+	lines[LKEY_KEYFILE] = b->line[LKEY_KEYFILE] > 0
+	    ? b->line[LKEY_KEYFILE] : lines[LKEY_CERTFILE];
+	lines[LKEY_KEY_PASSWORD] = b->line[LKEY_KEY_PASSWORD] > 0
+	    ? b->line[LKEY_KEY_PASSWORD] : b->header_line;
+	lines[LKEY_OCSP_ISSUER_FILE] = b->line[LKEY_OCSP_ISSUER_FILE] > 0
+	    ? b->line[LKEY_OCSP_ISSUER_FILE] : lines[LKEY_OCSP_STAPLING];
+	lines[LKEY_OCSP_STAPLE_FILE] = b->line[LKEY_OCSP_STAPLE_FILE] > 0
+	    ? b->line[LKEY_OCSP_STAPLE_FILE] : b->header_line;
+	/* Inherited unless set in the bundle. */
+	if (b->line[LKEY_CACERTFILE] > 0)
+		out->cacertfile = bt->cacertfile;
+	if (b->line[LKEY_VERIFY] > 0)
+		out->verify = bt->verify;
+	if (b->line[LKEY_FAIL_IF_NO_PEER_CERT] > 0)
+		out->fail_if_no_peer_cert = bt->fail_if_no_peer_cert;
+	if (b->line[LKEY_CRLFILE] > 0)
+		out->crlfile = bt->crlfile;
+	if (b->line[LKEY_CRL_CHECK] > 0)
+		out->crl_chain = bt->crl_chain;
+	for (k = 0; k < ALLOW_KIND_COUNT; k++)
+		if (b->line[LKEY_ALLOW_CN + k] > 0)
+			out->allow[k] = bt->allow[k];
+	if (b->line[LKEY_OCSP_STAPLING] > 0)
+		out->ocsp_stapling = bt->ocsp_stapling;
+	if (b->line[LKEY_OCSP_RESPONDER_URL] > 0)
+		out->ocsp_responder_url = bt->ocsp_responder_url;
+	if (b->line[LKEY_OCSP_REFRESH_INTERVAL] > 0)
+		out->ocsp_refresh_ms = bt->ocsp_refresh_ms;
+	/* A staple file of its own means no fetching for this bundle. */
+	if (bt->ocsp_staple_file != NULL && b->line[LKEY_OCSP_STAPLING] == 0)
+		out->ocsp_stapling = false;
+}
+
+const struct cert_conf *
+config_cert(const struct config *c, const char *name)
+{
+	size_t i;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < c->ncerts; i++)
+		if (c->certs[i].name != NULL &&
+		    strcmp(c->certs[i].name, name) == 0)
+			return &c->certs[i];
+	return NULL;
 }
 
 static struct config *
@@ -646,6 +878,22 @@ tls_conf_clear(struct tls_conf *t)
 	free(t->ciphers);
 	free(t->ciphersuites);
 	free(t->groups);
+	free(t->crlfile);
+	for (size_t i = 0; i < ALLOW_KIND_COUNT; i++)
+		allow_list_free(t->allow[i]);
+	free(t->ocsp_responder_url);
+	free(t->ocsp_issuer_file);
+	free(t->ocsp_staple_file);
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 void
@@ -662,8 +910,22 @@ config_free(struct config *c)
 		free(l->binds);
 		free(l->bind_lines);
 		tls_conf_clear(&l->tls);
+		free_names(l->certs, l->ncerts);
+		free(l->cert_idx);
+		free(l->certdir);
+		free(l->psk_file);
+		free(l->ticket_key_file);
+		free(l->alpn);
 	}
 	free(c->listeners);
+	for (i = 0; i < c->ncerts; i++) {
+		struct cert_conf *b = &c->certs[i];
+
+		free(b->name);
+		tls_conf_clear(&b->tls);
+		free_names(b->sni, b->nsni);
+	}
+	free(c->certs);
 	free(c->path);
 	free(c);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "allow.h"
 #include "diag.h"
 
 enum log_level {
@@ -54,7 +55,43 @@ enum listener_key {
 	LKEY_CIPHERS,
 	LKEY_CIPHERSUITES,
 	LKEY_GROUPS,
+	/* issue 3: bundles, SNI, revocation, OCSP, PSK, resumption, ALPN */
+	LKEY_CERTS,
+	LKEY_SNI_STRICT,
+	LKEY_CERTDIR,
+	LKEY_SNI, /* [cert] only */
+	LKEY_CRLFILE,
+	LKEY_CRL_CHECK,
+	LKEY_CRL_FETCH,
+	LKEY_CRL_REFRESH_INTERVAL,
+	LKEY_CRL_FETCH_TIMEOUT,
+	LKEY_CRL_MISSING,
+	LKEY_OCSP_STAPLING,
+	LKEY_OCSP_RESPONDER_URL,
+	LKEY_OCSP_ISSUER_FILE,
+	LKEY_OCSP_REFRESH_INTERVAL,
+	LKEY_OCSP_STAPLE_FILE,
+	LKEY_PSK_FILE,
+	LKEY_SESSION_TICKETS,
+	LKEY_SESSION_CACHE_SIZE,
+	LKEY_SESSION_TIMEOUT,
+	LKEY_TICKET_KEY_FILE,
+	LKEY_ALLOW_CN,
+	LKEY_ALLOW_OU,
+	LKEY_ALLOW_SAN_DNS,
+	LKEY_ALLOW_SAN_URI,
+	LKEY_ALPN,
+	LKEY_ALPN_STRICT,
 	LKEY_COUNT
+};
+
+/* The allowlists, in the order of their keys (LKEY_ALLOW_CN + i). */
+enum allow_kind {
+	ALLOW_CN,
+	ALLOW_OU,
+	ALLOW_SAN_DNS,
+	ALLOW_SAN_URI,
+	ALLOW_KIND_COUNT
 };
 
 struct global_conf {
@@ -69,7 +106,12 @@ struct global_conf {
 	int line[GKEY_COUNT]; /* line each key was set on; 0 = default */
 };
 
-/* TLS settings of a listener (later also of a [cert] bundle). */
+/*
+ * TLS settings of a listener or of a [cert] bundle. A bundle takes the
+ * listener's value of every key it does not set itself (see
+ * config_cert_effective); depth, versions, ciphers, ciphersuites and
+ * groups are the listener's only.
+ */
 struct tls_conf {
 	char *certfile;	    /* owned; leaf first, then the chain */
 	char *keyfile;	    /* owned */
@@ -82,6 +124,24 @@ struct tls_conf {
 	char *ciphers;	   /* owned; NULL = OpenSSL default */
 	char *ciphersuites; /* owned; NULL = OpenSSL default */
 	char *groups;	   /* owned; NULL = OpenSSL default */
+	char *crlfile;	   /* owned; NULL = none */
+	bool crl_chain;	   /* crl_check = chain (else leaf) */
+	struct allow_list *allow[ALLOW_KIND_COUNT]; /* owned; NULL = unset */
+	bool ocsp_stapling;
+	char *ocsp_responder_url; /* owned; NULL = from the certificate */
+	char *ocsp_issuer_file;	  /* owned; NULL = next in the chain */
+	char *ocsp_staple_file;	  /* owned; NULL = none */
+	long ocsp_refresh_ms;
+};
+
+/* A [cert NAME] section: a reusable certificate bundle. */
+struct cert_conf {
+	char *name;	 /* owned */
+	int header_line;
+	struct tls_conf tls; /* only the keys set in the section are valid */
+	char **sni;	 /* owned, normalised; NULL = from the certificate */
+	size_t nsni;
+	int line[LKEY_COUNT]; /* line each key was set on; 0 = not set */
 };
 
 struct listener_conf {
@@ -92,6 +152,23 @@ struct listener_conf {
 	int *bind_lines; /* owned array of nbinds: line of each bind */
 	struct addr upstream;
 	struct tls_conf tls;
+	char **certs;	  /* owned: names of the [cert] bundles served */
+	size_t ncerts;
+	size_t *cert_idx; /* owned: their indexes into config->certs */
+	bool sni_strict;
+	char *certdir;	  /* owned; NULL = none */
+	bool crl_fetch;
+	long crl_refresh_ms;
+	long crl_fetch_timeout_ms;
+	bool crl_missing_accept; /* crl_missing = accept (else reject) */
+	char *psk_file;		 /* owned; NULL = none */
+	bool session_tickets;
+	long session_cache_size; /* 0 = no server-side cache */
+	long session_timeout_ms;
+	char *ticket_key_file; /* owned; NULL = random keys per generation */
+	unsigned char *alpn;   /* owned ALPN wire format; NULL = off */
+	size_t alpn_len;
+	bool alpn_strict;
 	int line[LKEY_COUNT]; /* line each key was (last) set on; 0 = default */
 };
 
@@ -100,6 +177,8 @@ struct config {
 	struct global_conf global;
 	struct listener_conf *listeners; /* owned array of nlisteners */
 	size_t nlisteners;
+	struct cert_conf *certs; /* owned array of ncerts */
+	size_t ncerts;
 };
 
 /*
@@ -133,9 +212,23 @@ void config_free(struct config *c);
 const struct listener_conf *config_listener(const struct config *c,
     const char *name);
 
+/*
+ * The settings of bundle b as served on listener l: every key b does not
+ * set comes from l (certfile, keyfile, key_password and the OCSP issuer
+ * and staple files never do). Fills *out with borrowed pointers (valid as
+ * long as c) and *lines with the line to blame for each key (b's or l's;
+ * for a key set nowhere, b's header line).
+ */
+void config_cert_effective(const struct listener_conf *l,
+    const struct cert_conf *b, struct tls_conf *out, int lines[LKEY_COUNT]);
+
+/* Look up a bundle by name; NULL if none. */
+const struct cert_conf *config_cert(const struct config *c, const char *name);
+
 /* Names of enum values, for printing and for the key table. */
 extern const char *const config_log_level_names[];  /* NULL-terminated */
 extern const char *const config_verify_names[];	    /* NULL-terminated */
+extern const char *const config_allow_keys[]; /* "allow_cn", ...; by kind */
 
 /* Longest accepted line, after inline comments and trailing blanks are
  * stripped (the packaged inih reads lines of at most 199 bytes). */

@@ -13,6 +13,7 @@
 #include "compat.h"
 #include "config.h"
 #include "config_keys.h"
+#include "sni.h"
 #include "value.h"
 
 #define DURATION_MAX_MS (7L * 24 * 60 * 60 * 1000)
@@ -118,7 +119,7 @@ set_duration(const char *value, long min, long max, long *out,
 /* [global] */
 
 static int
-set_workers(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_workers(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	long v;
@@ -135,7 +136,7 @@ set_workers(struct config *c, struct listener_conf *l MQ_UNUSED,
 }
 
 static int
-set_max_connections(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_max_connections(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	return set_long(value, 1, 10000000, &c->global.max_connections, why,
@@ -149,7 +150,7 @@ set_max_connections(struct config *c, struct listener_conf *l MQ_UNUSED,
 	"500ms, 2m or 1h"
 
 static int
-set_handshake_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_handshake_timeout(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	return set_duration(value, 1, TIMEOUT_MAX_MS,
@@ -157,7 +158,7 @@ set_handshake_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
 }
 
 static int
-set_connect_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_connect_timeout(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	return set_duration(value, 1, TIMEOUT_MAX_MS,
@@ -165,7 +166,7 @@ set_connect_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
 }
 
 static int
-set_idle_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_idle_timeout(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	return set_duration(value, 0, DURATION_MAX_MS,
@@ -173,7 +174,7 @@ set_idle_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
 }
 
 static int
-set_drain_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_drain_timeout(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	return set_duration(value, 0, DURATION_MAX_MS,
@@ -181,7 +182,7 @@ set_drain_timeout(struct config *c, struct listener_conf *l MQ_UNUSED,
 }
 
 static int
-set_reload_interval(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_reload_interval(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	return set_duration(value, 0, DURATION_MAX_MS,
@@ -189,7 +190,7 @@ set_reload_interval(struct config *c, struct listener_conf *l MQ_UNUSED,
 }
 
 static int
-set_log_level(struct config *c, struct listener_conf *l MQ_UNUSED,
+set_log_level(struct config *c, const struct config_target *to MQ_UNUSED,
     const char *value, const char **why)
 {
 	int v;
@@ -200,12 +201,13 @@ set_log_level(struct config *c, struct listener_conf *l MQ_UNUSED,
 	return 0;
 }
 
-/* [listener NAME] */
+/* [listener NAME] and [cert NAME] */
 
 static int
-set_bind(struct config *c MQ_UNUSED, struct listener_conf *l,
+set_bind(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
+	struct listener_conf *l = to->l;
 	struct addr a, *binds;
 	int *lines;
 
@@ -228,61 +230,63 @@ set_bind(struct config *c MQ_UNUSED, struct listener_conf *l,
 }
 
 static int
-set_upstream(struct config *c MQ_UNUSED, struct listener_conf *l,
+set_upstream(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
-	return addr_parse(value, &l->upstream, why);
+	return addr_parse(value, &to->l->upstream, why);
 }
 
-static int
-set_certfile(struct config *c, struct listener_conf *l, const char *value,
-    const char **why)
-{
-	return set_str(c, &l->tls.certfile, value, true, false, why);
-}
+/* Setters that only store a string (a resolved path when is_path). */
+#define STRING_SETTER(fn, field, is_path, empty_ok)                         \
+	static int fn(struct config *c, const struct config_target *to,        \
+	    const char *value, const char **why)                               \
+	{                                                                      \
+		return set_str(c, &to->t->field, value, is_path, empty_ok,     \
+		    why);                                                      \
+	}
+#define LISTENER_STRING_SETTER(fn, field, is_path, empty_ok)                \
+	static int fn(struct config *c, const struct config_target *to,        \
+	    const char *value, const char **why)                               \
+	{                                                                      \
+		return set_str(c, &to->l->field, value, is_path, empty_ok,     \
+		    why);                                                      \
+	}
+
+STRING_SETTER(set_certfile, certfile, true, false)
+STRING_SETTER(set_keyfile, keyfile, true, false)
+STRING_SETTER(set_key_password, key_password, false, true)
+STRING_SETTER(set_cacertfile, cacertfile, true, true)
+STRING_SETTER(set_ciphers, ciphers, false, true)
+STRING_SETTER(set_ciphersuites, ciphersuites, false, true)
+STRING_SETTER(set_groups, groups, false, true)
+STRING_SETTER(set_crlfile, crlfile, true, true)
+STRING_SETTER(set_ocsp_issuer_file, ocsp_issuer_file, true, true)
+STRING_SETTER(set_ocsp_staple_file, ocsp_staple_file, true, true)
+LISTENER_STRING_SETTER(set_certdir, certdir, true, true)
+LISTENER_STRING_SETTER(set_psk_file, psk_file, true, true)
+LISTENER_STRING_SETTER(set_ticket_key_file, ticket_key_file, true, true)
 
 static int
-set_keyfile(struct config *c, struct listener_conf *l, const char *value,
-    const char **why)
-{
-	return set_str(c, &l->tls.keyfile, value, true, false, why);
-}
-
-static int
-set_key_password(struct config *c, struct listener_conf *l,
-    const char *value, const char **why)
-{
-	return set_str(c, &l->tls.key_password, value, false, true, why);
-}
-
-static int
-set_cacertfile(struct config *c, struct listener_conf *l, const char *value,
-    const char **why)
-{
-	return set_str(c, &l->tls.cacertfile, value, true, true, why);
-}
-
-static int
-set_verify(struct config *c MQ_UNUSED, struct listener_conf *l,
+set_verify(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
 	int v;
 
 	if (value_enum(value, config_verify_names, &v, NULL) == -1)
 		return bad(why, "expected verify_none or verify_peer");
-	l->tls.verify = (enum tls_verify)v;
+	to->t->verify = (enum tls_verify)v;
 	return 0;
 }
 
 static int
-set_fail_if_no_peer_cert(struct config *c MQ_UNUSED, struct listener_conf *l,
-    const char *value, const char **why)
+set_fail_if_no_peer_cert(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
 {
-	return value_bool(value, &l->tls.fail_if_no_peer_cert, why);
+	return value_bool(value, &to->t->fail_if_no_peer_cert, why);
 }
 
 static int
-set_depth(struct config *c MQ_UNUSED, struct listener_conf *l,
+set_depth(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
 	long v;
@@ -290,106 +294,480 @@ set_depth(struct config *c MQ_UNUSED, struct listener_conf *l,
 	if (set_long(value, 0, 100, &v, why,
 	    "expected an integer from 0 to 100") == -1)
 		return -1;
-	l->tls.depth = (int)v;
+	to->t->depth = (int)v;
 	return 0;
 }
 
 static int
-set_versions(struct config *c MQ_UNUSED, struct listener_conf *l,
+set_versions(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
 	if (*value == '\0')
 		return bad(why, "expected a list such as tlsv1.3,tlsv1.2");
-	return value_tls_versions(value, &l->tls.versions, why);
+	return value_tls_versions(value, &to->t->versions, why);
 }
 
-static int
-set_ciphers(struct config *c, struct listener_conf *l, const char *value,
-    const char **why)
+static void
+free_names(char **v, size_t n)
 {
-	return set_str(c, &l->tls.ciphers, value, false, true, why);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Split a comma-separated list into trimmed items, checking each with ok
+ * (which may rewrite it in place, at most as long). Empty items are refused.
+ */
+static int
+split_list(const char *value, char ***out, size_t *nout,
+    int (*ok)(char *item, const char **why), const char **why)
+{
+	char **v = NULL, **nv;
+	size_t n = 0;
+	const char *p = value;
+
+	if (*value == '\0')
+		return bad(why, "expected a comma-separated list");
+	for (;;) {
+		const char *e = strchr(p, ',');
+		const char *a = p, *z = e != NULL ? e : p + strlen(p);
+		char *item;
+
+		while (a < z && (*a == ' ' || *a == '\t'))
+			a++;
+		while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
+			z--;
+		if (a == z) {
+			free_names(v, n);
+			return bad(why, "empty item in the list");
+		}
+		if ((item = strndup(a, (size_t)(z - a))) == NULL ||
+		    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			free(item);
+			free_names(v, n);
+			return -2;
+		}
+		v = nv;
+		v[n++] = item;
+		if (ok != NULL && ok(item, why) == -1) {
+			free_names(v, n);
+			return -1;
+		}
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
 }
 
 static int
-set_ciphersuites(struct config *c, struct listener_conf *l,
+section_name_ok(char *item, const char **why)
+{
+	size_t i;
+
+	for (i = 0; item[i] != '\0'; i++)
+		if (!((item[i] >= 'a' && item[i] <= 'z') ||
+		    (item[i] >= 'A' && item[i] <= 'Z') ||
+		    (item[i] >= '0' && item[i] <= '9') || item[i] == '_' ||
+		    item[i] == '.' || item[i] == '-'))
+			return bad(why, "not a [cert NAME] name");
+	return 0;
+}
+
+static int
+set_certs(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
-	return set_str(c, &l->tls.ciphersuites, value, false, true, why);
+	struct listener_conf *l = to->l;
+	char **v;
+	size_t n, i, j;
+	int r;
+
+	if (*value == '\0') {
+		v = NULL;
+		n = 0;
+	} else if ((r = split_list(value, &v, &n, section_name_ok, why)) !=
+	    0) {
+		return r;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(v[i], v[j]) == 0) {
+				free_names(v, n);
+				return bad(why, "a bundle is named twice");
+			}
+	free_names(l->certs, l->ncerts);
+	free(l->cert_idx);
+	l->cert_idx = NULL;
+	l->certs = v;
+	l->ncerts = n;
+	return 0;
 }
 
 static int
-set_groups(struct config *c, struct listener_conf *l, const char *value,
-    const char **why)
+sni_name_ok(char *item, const char **why)
 {
-	return set_str(c, &l->tls.groups, value, false, true, why);
+	char norm[SNI_NAME_MAX + 1];
+	int r = sni_normalize(item, strlen(item), true, norm, sizeof(norm));
+
+	if (r < 0)
+		return bad(why, sni_strerror(r));
+	memcpy(item, norm, (size_t)r + 1);
+	return 0;
+}
+
+static int
+set_sni(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	struct cert_conf *b = to->b;
+	char **v;
+	size_t n;
+	int r;
+
+	if (*value == '\0') {
+		v = NULL;
+		n = 0;
+	} else if ((r = split_list(value, &v, &n, sni_name_ok, why)) != 0) {
+		return r;
+	}
+	free_names(b->sni, b->nsni);
+	b->sni = v;
+	b->nsni = n;
+	return 0;
+}
+
+#define BOOL_SETTER(fn, obj, field)                                          \
+	static int fn(struct config *c MQ_UNUSED,                              \
+	    const struct config_target *to, const char *value,                 \
+	    const char **why)                                                  \
+	{                                                                      \
+		return value_bool(value, &to->obj->field, why);                \
+	}
+
+BOOL_SETTER(set_sni_strict, l, sni_strict)
+BOOL_SETTER(set_crl_fetch, l, crl_fetch)
+BOOL_SETTER(set_ocsp_stapling, t, ocsp_stapling)
+BOOL_SETTER(set_session_tickets, l, session_tickets)
+BOOL_SETTER(set_alpn_strict, l, alpn_strict)
+
+static const char *const crl_check_names[] = { "leaf", "chain", NULL };
+static const char *const crl_missing_names[] = { "reject", "accept", NULL };
+
+static int
+set_crl_check(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, crl_check_names, &v, NULL) == -1)
+		return bad(why, "expected leaf or chain");
+	to->t->crl_chain = v == 1;
+	return 0;
+}
+
+static int
+set_crl_missing(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, crl_missing_names, &v, NULL) == -1)
+		return bad(why, "expected reject or accept");
+	to->l->crl_missing_accept = v == 1;
+	return 0;
+}
+
+#define REFRESH_REASON \
+	"expected a duration from 1s to 7 days, such as 900 (seconds) or 15m"
+
+static int
+set_crl_refresh_interval(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 1000, DURATION_MAX_MS,
+	    &to->l->crl_refresh_ms, why, REFRESH_REASON);
+}
+
+static int
+set_crl_fetch_timeout(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 1, TIMEOUT_MAX_MS,
+	    &to->l->crl_fetch_timeout_ms, why, TIMEOUT_REASON);
+}
+
+static int
+set_ocsp_refresh_interval(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 1000, DURATION_MAX_MS,
+	    &to->t->ocsp_refresh_ms, why, REFRESH_REASON);
+}
+
+static int
+set_ocsp_responder_url(struct config *c, const struct config_target *to,
+    const char *value, const char **why)
+{
+	if (*value != '\0' && strncmp(value, "http://", 7) != 0)
+		return bad(why, "expected an http:// URL");
+	return set_str(c, &to->t->ocsp_responder_url, value, false, true,
+	    why);
+}
+
+static int
+set_session_cache_size(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_long(value, 0, 10000000, &to->l->session_cache_size, why,
+	    "expected an integer from 0 (off) to 10000000");
+}
+
+static int
+set_session_timeout(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 1000, DURATION_MAX_MS,
+	    &to->l->session_timeout_ms, why, REFRESH_REASON);
+}
+
+static int
+set_allow(const struct config_target *to, enum allow_kind kind,
+    const char *value, const char **why)
+{
+	struct allow_list *a = NULL;
+	int r;
+
+	if (*value != '\0' && (r = allow_list_parse(value, &a, why)) != 0)
+		return r;
+	allow_list_free(to->t->allow[kind]);
+	to->t->allow[kind] = a;
+	return 0;
+}
+
+#define ALLOW_SETTER(fn, kind)                                               \
+	static int fn(struct config *c MQ_UNUSED,                              \
+	    const struct config_target *to, const char *value,                 \
+	    const char **why)                                                  \
+	{                                                                      \
+		return set_allow(to, kind, value, why);                        \
+	}
+
+ALLOW_SETTER(set_allow_cn, ALLOW_CN)
+ALLOW_SETTER(set_allow_ou, ALLOW_OU)
+ALLOW_SETTER(set_allow_san_dns, ALLOW_SAN_DNS)
+ALLOW_SETTER(set_allow_san_uri, ALLOW_SAN_URI)
+
+static int
+alpn_name_ok(char *item, const char **why)
+{
+	size_t i, n = strlen(item);
+
+	if (n > 255)
+		return bad(why, "a protocol name is longer than 255 bytes");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)item[i] <= ' ' || (unsigned char)item[i] > '~')
+			return bad(why, "a protocol name has a blank or a "
+					"non-printable character");
+	return 0;
+}
+
+static int
+set_alpn(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	struct listener_conf *l = to->l;
+	unsigned char *wire = NULL;
+	size_t n = 0, i, len = 0;
+	char **v = NULL;
+	int r;
+
+	if (*value != '\0') {
+		if ((r = split_list(value, &v, &n, alpn_name_ok, why)) != 0)
+			return r;
+		for (i = 0; i < n; i++)
+			len += 1 + strlen(v[i]);
+		if (len > 65535) {
+			free_names(v, n);
+			return bad(why, "the list is longer than 65535 bytes");
+		}
+		if ((wire = malloc(len)) == NULL) {
+			free_names(v, n);
+			return -2;
+		}
+		len = 0;
+		for (i = 0; i < n; i++) {
+			size_t k = strlen(v[i]);
+
+			wire[len++] = (unsigned char)k;
+			memcpy(wire + len, v[i], k);
+			len += k;
+		}
+		free_names(v, n);
+	}
+	free(l->alpn);
+	l->alpn = wire;
+	l->alpn_len = len;
+	return 0;
 }
 
 #define G CONFIG_SECTION_GLOBAL
 #define L CONFIG_SECTION_LISTENER
+#define C CONFIG_SECTION_CERT
+
+/* Listener keys a [cert] section may set too: the ones marked BC. */
+#define LO L, false
+#define BC L, true
 
 const struct config_key config_keys[] = {
-	{ G, "workers", GKEY_WORKERS, "auto", false, set_workers,
+	{ G, false, "workers", GKEY_WORKERS, "auto", false, set_workers,
 	    "event-loop threads: auto (one per CPU) or 1..256", false },
-	{ G, "max_connections", GKEY_MAX_CONNECTIONS, "512000", false,
+	{ G, false, "max_connections", GKEY_MAX_CONNECTIONS, "512000", false,
 	    set_max_connections,
 	    "connections open at once across all listeners, 1..10000000",
 	    false },
-	{ G, "handshake_timeout", GKEY_HANDSHAKE_TIMEOUT, "10", false,
+	{ G, false, "handshake_timeout", GKEY_HANDSHAKE_TIMEOUT, "10", false,
 	    set_handshake_timeout,
 	    "time a client gets to finish the TLS handshake, 1ms..1h", false },
-	{ G, "connect_timeout", GKEY_CONNECT_TIMEOUT, "5", false,
+	{ G, false, "connect_timeout", GKEY_CONNECT_TIMEOUT, "5", false,
 	    set_connect_timeout,
 	    "time allowed to connect to the upstream broker, 1ms..1h", false },
-	{ G, "idle_timeout", GKEY_IDLE_TIMEOUT, "0", false, set_idle_timeout,
+	{ G, false, "idle_timeout", GKEY_IDLE_TIMEOUT, "0", false,
+	    set_idle_timeout,
 	    "close a connection idle this long in both directions; 0 = never",
 	    false },
-	{ G, "drain_timeout", GKEY_DRAIN_TIMEOUT, "30", false,
+	{ G, false, "drain_timeout", GKEY_DRAIN_TIMEOUT, "30", false,
 	    set_drain_timeout,
 	    "how long open connections may go on after SIGTERM; 0 = close now",
 	    false },
-	{ G, "reload_interval", GKEY_RELOAD_INTERVAL, "120", false,
+	{ G, false, "reload_interval", GKEY_RELOAD_INTERVAL, "120", false,
 	    set_reload_interval,
 	    "how often to check certificate files for changes; 0 = SIGHUP only",
 	    false },
-	{ G, "log_level", GKEY_LOG_LEVEL, "info", false, set_log_level,
+	{ G, false, "log_level", GKEY_LOG_LEVEL, "info", false, set_log_level,
 	    "error, warn, info or debug", false },
 
-	{ L, "bind", LKEY_BIND, NULL, true, set_bind,
+	{ LO, "bind", LKEY_BIND, NULL, true, set_bind,
 	    "numeric address to accept TLS clients on, e.g. [::]:8883; "
 	    "repeatable",
 	    true },
-	{ L, "upstream", LKEY_UPSTREAM, NULL, false, set_upstream,
+	{ LO, "upstream", LKEY_UPSTREAM, NULL, false, set_upstream,
 	    "numeric address of the plaintext MQTT broker, e.g. 127.0.0.1:1883",
 	    true },
-	{ L, "certfile", LKEY_CERTFILE, NULL, false, set_certfile,
+	{ BC, "certfile", LKEY_CERTFILE, NULL, false, set_certfile,
 	    "PEM certificate chain, leaf first; relative to the config file",
-	    true },
-	{ L, "keyfile", LKEY_KEYFILE, NULL, false, set_keyfile,
+	    false },
+	{ BC, "keyfile", LKEY_KEYFILE, NULL, false, set_keyfile,
 	    "PEM private key; defaults to certfile (combined PEM)", false },
-	{ L, "key_password", LKEY_KEY_PASSWORD, "", false, set_key_password,
+	{ BC, "key_password", LKEY_KEY_PASSWORD, "", false, set_key_password,
 	    "pass phrase of an encrypted keyfile; empty = none", false },
-	{ L, "cacertfile", LKEY_CACERTFILE, "", false, set_cacertfile,
+	{ BC, "cacertfile", LKEY_CACERTFILE, "", false, set_cacertfile,
 	    "PEM CAs trusted for client certificates; empty = none", false },
-	{ L, "verify", LKEY_VERIFY, "verify_none", false, set_verify,
+	{ BC, "verify", LKEY_VERIFY, "verify_none", false, set_verify,
 	    "verify_none or verify_peer (request client certificates)", false },
-	{ L, "fail_if_no_peer_cert", LKEY_FAIL_IF_NO_PEER_CERT, "false", false,
-	    set_fail_if_no_peer_cert,
+	{ BC, "fail_if_no_peer_cert", LKEY_FAIL_IF_NO_PEER_CERT, "false",
+	    false, set_fail_if_no_peer_cert,
 	    "with verify_peer, refuse clients without a certificate", false },
-	{ L, "depth", LKEY_DEPTH, "10", false, set_depth,
+	{ LO, "depth", LKEY_DEPTH, "10", false, set_depth,
 	    "longest client certificate chain accepted, 0..100", false },
-	{ L, "versions", LKEY_VERSIONS, "tlsv1.3,tlsv1.2", false, set_versions,
+	{ LO, "versions", LKEY_VERSIONS, "tlsv1.3,tlsv1.2", false,
+	    set_versions,
 	    "TLS versions offered: tlsv1.3, tlsv1.2, tlsv1.1, tlsv1", false },
-	{ L, "ciphers", LKEY_CIPHERS, "", false, set_ciphers,
+	{ LO, "ciphers", LKEY_CIPHERS, "", false, set_ciphers,
 	    "TLS 1.2 and older cipher list; empty = OpenSSL default", false },
-	{ L, "ciphersuites", LKEY_CIPHERSUITES, "", false, set_ciphersuites,
+	{ LO, "ciphersuites", LKEY_CIPHERSUITES, "", false, set_ciphersuites,
 	    "TLS 1.3 cipher suites; empty = OpenSSL default", false },
-	{ L, "groups", LKEY_GROUPS, "", false, set_groups,
+	{ LO, "groups", LKEY_GROUPS, "", false, set_groups,
 	    "key-exchange groups in order of preference; empty = default",
 	    false },
+	{ LO, "certs", LKEY_CERTS, "", false, set_certs,
+	    "[cert NAME] bundles this listener serves, in order", false },
+	{ LO, "sni_strict", LKEY_SNI_STRICT, "false", false, set_sni_strict,
+	    "refuse clients whose SNI is missing or matches no certificate",
+	    false },
+	{ LO, "certdir", LKEY_CERTDIR, "", false, set_certdir,
+	    "directory of PEM bundles served by SNI; empty = none", false },
+	{ C, false, "sni", LKEY_SNI, "", false, set_sni,
+	    "names this bundle serves; empty = from the certificate", false },
+	{ BC, "crlfile", LKEY_CRLFILE, "", false, set_crlfile,
+	    "PEM CRLs checked against client certificates; empty = none",
+	    false },
+	{ BC, "crl_check", LKEY_CRL_CHECK, "leaf", false, set_crl_check,
+	    "leaf (client certificate only) or chain (every CA too)", false },
+	{ LO, "crl_fetch", LKEY_CRL_FETCH, "off", false, set_crl_fetch,
+	    "also fetch CRLs from the certificates' distribution points",
+	    false },
+	{ LO, "crl_refresh_interval", LKEY_CRL_REFRESH_INTERVAL, "900", false,
+	    set_crl_refresh_interval,
+	    "how often fetched CRLs are fetched again, 1s..7d", false },
+	{ LO, "crl_fetch_timeout", LKEY_CRL_FETCH_TIMEOUT, "15", false,
+	    set_crl_fetch_timeout, "time allowed for one CRL fetch, 1ms..1h",
+	    false },
+	{ LO, "crl_missing", LKEY_CRL_MISSING, "reject", false,
+	    set_crl_missing,
+	    "reject or accept a client while its CRL is not fetched yet",
+	    false },
+	{ BC, "ocsp_stapling", LKEY_OCSP_STAPLING, "off", false,
+	    set_ocsp_stapling,
+	    "fetch, cache and staple the certificate's OCSP response", false },
+	{ BC, "ocsp_responder_url", LKEY_OCSP_RESPONDER_URL, "", false,
+	    set_ocsp_responder_url,
+	    "http:// OCSP responder; empty = from the certificate's AIA",
+	    false },
+	{ BC, "ocsp_issuer_file", LKEY_OCSP_ISSUER_FILE, "", false,
+	    set_ocsp_issuer_file,
+	    "PEM issuer of the certificate; empty = next in the chain", false },
+	{ BC, "ocsp_refresh_interval", LKEY_OCSP_REFRESH_INTERVAL, "300",
+	    false, set_ocsp_refresh_interval,
+	    "how often the OCSP response is fetched again, 1s..7d", false },
+	{ BC, "ocsp_staple_file", LKEY_OCSP_STAPLE_FILE, "", false,
+	    set_ocsp_staple_file,
+	    "DER OCSP response to staple, refreshed by you; empty = none",
+	    false },
+	{ LO, "psk_file", LKEY_PSK_FILE, "", false, set_psk_file,
+	    "file of identity:hexkey lines for TLS-PSK; empty = none", false },
+	{ LO, "session_tickets", LKEY_SESSION_TICKETS, "on", false,
+	    set_session_tickets, "resume sessions with stateless tickets",
+	    false },
+	{ LO, "session_cache_size", LKEY_SESSION_CACHE_SIZE, "20480", false,
+	    set_session_cache_size,
+	    "sessions cached for resumption by id; 0 = no cache", false },
+	{ LO, "session_timeout", LKEY_SESSION_TIMEOUT, "7200", false,
+	    set_session_timeout, "how long a session can be resumed, 1s..7d",
+	    false },
+	{ LO, "ticket_key_file", LKEY_TICKET_KEY_FILE, "", false,
+	    set_ticket_key_file,
+	    "ticket keys shared by a fleet; empty = random per process",
+	    false },
+	{ BC, "allow_cn", LKEY_ALLOW_CN, "", false, set_allow_cn,
+	    "glob patterns a client certificate's CN must match", false },
+	{ BC, "allow_ou", LKEY_ALLOW_OU, "", false, set_allow_ou,
+	    "glob patterns one of the certificate's OUs must match", false },
+	{ BC, "allow_san_dns", LKEY_ALLOW_SAN_DNS, "", false,
+	    set_allow_san_dns,
+	    "glob patterns one of the certificate's DNS SANs must match",
+	    false },
+	{ BC, "allow_san_uri", LKEY_ALLOW_SAN_URI, "", false,
+	    set_allow_san_uri,
+	    "glob patterns one of the certificate's URI SANs must match",
+	    false },
+	{ LO, "alpn", LKEY_ALPN, "", false, set_alpn,
+	    "ALPN protocols offered, e.g. mqtt; empty = no ALPN", false },
+	{ LO, "alpn_strict", LKEY_ALPN_STRICT, "false", false,
+	    set_alpn_strict,
+	    "refuse clients whose ALPN protocols match none of alpn", false },
 };
 
 #undef G
 #undef L
+#undef C
+#undef LO
+#undef BC
 
 const size_t config_nkeys = nitems(config_keys);
 
@@ -398,9 +776,14 @@ config_key_find(enum config_section_kind section, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < config_nkeys; i++)
-		if (config_keys[i].section == section &&
-		    strcmp(config_keys[i].name, name) == 0)
-			return &config_keys[i];
+	for (i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcmp(k->name, name) != 0)
+			continue;
+		if (k->section == section ||
+		    (section == CONFIG_SECTION_CERT && k->in_cert))
+			return k;
+	}
 	return NULL;
 }

@@ -12,22 +12,36 @@
 
 struct config;
 struct listener_conf;
+struct cert_conf;
+struct tls_conf;
 
 enum config_section_kind {
 	CONFIG_SECTION_GLOBAL,
 	CONFIG_SECTION_LISTENER,
+	CONFIG_SECTION_CERT,
 };
 
 /*
- * Store value into the config (global keys) or into the listener (listener
- * keys; l is NULL for global keys). Returns 0, or -1 with *why set to a
- * static reason, or -2 on allocation failure.
+ * Where a setter stores its value: global keys get only c; keys of
+ * [listener NAME] get l and t = &l->tls; keys of [cert NAME] get b and
+ * t = &b->tls (l is NULL there).
  */
-typedef int config_setter_fn(struct config *c, struct listener_conf *l,
+struct config_target {
+	struct listener_conf *l;
+	struct cert_conf *b;
+	struct tls_conf *t;
+};
+
+/*
+ * Store value. Returns 0, or -1 with *why set to a static reason, or -2 on
+ * allocation failure.
+ */
+typedef int config_setter_fn(struct config *c, const struct config_target *to,
     const char *value, const char **why);
 
 struct config_key {
-	enum config_section_kind section;
+	enum config_section_kind section; /* where it belongs first */
+	bool in_cert; /* a listener key that a [cert] section may also set */
 	const char *name;
 	int id;		      /* enum global_key or enum listener_key */
 	const char *def;      /* default as written in a config file; NULL = none */
@@ -45,7 +59,8 @@ struct config_key {
 extern const struct config_key config_keys[];
 extern const size_t config_nkeys;
 
-/* The key named name in section kind, or NULL. */
+/* The key named name in section kind (for CONFIG_SECTION_CERT: the cert
+ * keys and the listener keys with in_cert), or NULL. */
 const struct config_key *config_key_find(enum config_section_kind section,
     const char *name);
 

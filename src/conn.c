@@ -156,6 +156,7 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
 {
 	char client[ADDR_STRLEN], upstream[ADDR_STRLEN];
 	char name[160], sni[300], subject[600], det[600];
+	char cert[160], psk[300], alpn[140];
 	struct tls_info ti;
 
 	tls_info_get(ssl, hs_done, &ti);
@@ -167,6 +168,9 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
 	log_quote(ls->conf->name, name, sizeof(name));
 	log_quote(ti.sni, sni, sizeof(sni));
 	log_quote(ti.subject, subject, sizeof(subject));
+	log_quote(ti.cert, cert, sizeof(cert));
+	log_quote(ti.psk, psk, sizeof(psk));
+	log_quote(ti.alpn, alpn, sizeof(alpn));
 	if (detail != NULL && detail[0] != '\0') {
 		/* Always quoted, so that tools can find where it ends. */
 		char q[560];
@@ -180,9 +184,11 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
 		det[0] = '\0';
 	}
 	(void)w;
-	log_info("conn=%llu client=%s listener=%s sni=%s subject=%s tls=%s "
-		 "cipher=%s upstream=%s in=%llu out=%llu ms=%llu reason=%s%s",
-	    (unsigned long long)id, client, name, sni, subject,
+	log_info("conn=%llu client=%s listener=%s sni=%s cert=%s subject=%s "
+		 "psk=%s alpn=%s resumed=%s tls=%s cipher=%s upstream=%s "
+		 "in=%llu out=%llu ms=%llu reason=%s%s",
+	    (unsigned long long)id, client, name, sni, cert, subject, psk,
+	    alpn, ti.version == NULL ? "-" : ti.resumed ? "yes" : "no",
 	    ti.version != NULL ? ti.version : "-",
 	    ti.cipher != NULL ? ti.cipher : "-", upstream,
 	    (unsigned long long)in, (unsigned long long)out,
@@ -258,6 +264,13 @@ handshake_detail(struct conn *c, short what, char *buf, size_t cap)
 	int syscall_failed = 0;
 
 	buf[0] = '\0';
+	/* Our own reason for refusing comes first: it names the rule. */
+	if (ssl != NULL && tls_ctx_refusal(ssl) != NULL) {
+		int k = snprintf(buf, cap, "%s", tls_ctx_refusal(ssl));
+
+		if (k > 0)
+			n = (size_t)k < cap ? (size_t)k : cap - 1;
+	}
 	while ((e = bufferevent_get_openssl_error(c->cbev)) != 0) {
 		const char *r;
 		char tmp[256];

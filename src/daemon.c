@@ -21,10 +21,12 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "crl_fetch.h"
 #include "daemon.h"
 #include "diag.h"
 #include "listener.h"
 #include "log.h"
+#include "ocsp.h"
 #include "tls_ctx.h"
 #include "worker.h"
 
@@ -182,6 +184,26 @@ exited_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 }
 
+/* Hand every certificate context of a published generation to the OCSP
+ * refresher (it skips the ones without stapling). */
+static void
+activate_ocsp(const struct tls_gen *g)
+{
+	SSL_CTX **v = NULL;
+	size_t n = 0, i, k;
+
+	for (i = 0; i < g->n; i++)
+		n += tls_ctx_sites(g->ctx[i], NULL, 0);
+	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL) {
+		log_error("out of memory: OCSP responses are not refreshed");
+		return;
+	}
+	for (i = 0, k = 0; i < g->n; i++)
+		k += tls_ctx_sites(g->ctx[i], v + k, n - k);
+	ocsp_activate(v, k);
+	free(v);
+}
+
 static void
 reload(struct daemon *d, uint64_t fp, const char *why)
 {
@@ -210,6 +232,7 @@ reload(struct daemon *d, uint64_t fp, const char *why)
 		worker_post_gen(d->workers[k], gen);
 	tls_gen_unref(d->gen);
 	d->gen = gen;
+	activate_ocsp(gen);
 	d->files_fp = fp;
 	d->failed_fp = 0;
 	log_info("certificates reloaded generation=%lu (%s)", gen->serial, why);
@@ -319,8 +342,11 @@ daemon_cleanup(struct daemon *d)
 		event_free(d->exited_ev);
 	if (d->base != NULL)
 		event_base_free(d->base);
+	ocsp_shutdown();
+	crl_fetch_shutdown();
 	tls_gen_unref(d->gen);
 }
+
 
 int
 daemon_run(const struct config *cfg, struct tls_gen *gen)
@@ -419,6 +445,7 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 			log_info("listening listener=%s addr=%s", l->name, as);
 		}
 	}
+	activate_ocsp(d.gen);
 	log_info("ready workers=%d max_connections=%ld", d.nworkers,
 	    d.shared.max_conns);
 

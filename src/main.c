@@ -65,7 +65,7 @@ check_tls_files(const struct config *cfg, struct diag *d)
 	for (i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *l = &cfg->listeners[i];
 
-		if (l->tls.certfile == NULL || l->tls.keyfile == NULL)
+		if (l->tls.certfile != NULL && l->tls.keyfile == NULL)
 			continue;
 		SSL_CTX_free(tls_ctx_build(cfg, l, d));
 	}

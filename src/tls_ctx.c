@@ -1,27 +1,77 @@
 /*
- * tls_ctx: turns a listener's TLS settings into a server SSL_CTX and a set
- * of them into a refcounted generation. All file loading happens here, on
- * the main thread, before anything is published to workers; a failed build
- * reports every problem with the config line of the key at fault and leaves
- * nothing behind.
+ * tls_ctx: turns a listener's TLS settings into SSL_CTXs and a set of them
+ * into a refcounted generation. A listener has one context that every
+ * connection starts on (session cache, tickets, PSK, the ClientHello
+ * callback) and one context per certificate it serves ("sites": its own
+ * certfile, its [cert] bundles, its certdir entries); the ClientHello
+ * callback picks a site by SNI and key type and switches the connection
+ * to it. All file loading happens here, on the main thread, before
+ * anything is published to workers; a failed build reports every problem
+ * with the config line of the key at fault and leaves nothing behind.
  */
 #include "build_config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
+#include "crl_fetch.h"
 #include "log.h"
+#include "ocsp.h"
+#include "secrets.h"
+#include "sni.h"
 #include "tls_ctx.h"
+#include "tls_info.h"
 #include "value.h"
+
+#define SECRET_FILE_MAX (16L * 1024 * 1024)
+#define SNI_MATCH_MAX 8
+#define OCSP_FETCH_TIMEOUT_MS 10000
+
+struct tls_listener;
+
+/* One certificate as served on one listener. */
+struct tls_site {
+	struct tls_listener *owner;
+	SSL_CTX *ctx;	/* the listener's own site borrows owner->ctx */
+	char *name;	/* bundle name; NULL for the listener's certfile */
+	int kt;		/* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
+	int verify_mode;
+	struct allow_list *allow[ALLOW_KIND_COUNT]; /* borrowed from config */
+	bool has_allow;
+};
+
+/* Everything a listener's connections need; owned by the listener's
+ * SSL_CTX (ex_data) and freed with it. */
+struct tls_listener {
+	const struct listener_conf *conf; /* borrowed; the config outlives
+					     every connection */
+	SSL_CTX *ctx;			  /* not a reference */
+	struct tls_site *sites;		  /* owned array of nsites */
+	size_t nsites;
+	size_t default_site;		  /* SIZE_MAX: none (PSK only) */
+	struct sni_table *sni;		  /* owned */
+	struct psk_table *psk;		  /* owned; NULL = no PSK */
+	struct ticket_keys *tickets;	  /* owned; NULL = OpenSSL's own */
+};
+
+/* ex_data indexes: set once, on the main thread, before any worker. */
+static int idx_site = -1;     /* SSL_CTX -> struct tls_site * */
+static int idx_listener = -1; /* listener SSL_CTX -> owned tls_listener */
+static int idx_psk = -1;      /* SSL -> const struct psk_entry * */
+static int idx_refusal = -1;  /* SSL -> owned char * */
 
 const char *
 tls_errors_str(char *buf, size_t cap)
@@ -53,22 +103,124 @@ tls_errors_str(char *buf, size_t cap)
 	return buf;
 }
 
-/* The line to blame for a key: its own line, or the listener header when
- * the key was defaulted. */
-static int
-key_line(const struct listener_conf *l, enum listener_key k)
+static void listener_free(struct tls_listener *tl);
+
+static void
+listener_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
 {
-	return l->line[k] > 0 ? l->line[k] : l->header_line;
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	listener_free(ptr);
 }
 
 static void
-tls_fail(struct diag *d, const struct config *c, const struct listener_conf *l,
-    enum listener_key k, const char *key, const char *fmt, ...)
-    MQ_PRINTF(6, 7);
+refusal_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static int
+init_indexes(void)
+{
+	if (idx_site >= 0)
+		return 0;
+	idx_site = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	idx_listener = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+	    listener_free_cb);
+	idx_psk = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	idx_refusal = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+	    refusal_free_cb);
+	if (idx_site < 0 || idx_listener < 0 || idx_psk < 0 ||
+	    idx_refusal < 0)
+		return -1;
+	return 0;
+}
+
+static const struct tls_site *
+site_of(const SSL *ssl)
+{
+	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), idx_site);
+}
+
+/* Remember why we refused a client, for the connection's log line. */
+static void
+set_refusal(SSL *ssl, const char *fmt, ...) MQ_PRINTF(2, 3);
 
 static void
-tls_fail(struct diag *d, const struct config *c, const struct listener_conf *l,
-    enum listener_key k, const char *key, const char *fmt, ...)
+set_refusal(SSL *ssl, const char *fmt, ...)
+{
+	char buf[512], *old, *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((s = strdup(buf)) == NULL)
+		return;
+	old = SSL_get_ex_data(ssl, idx_refusal);
+	if (SSL_set_ex_data(ssl, idx_refusal, s) != 1) {
+		free(s);
+		return;
+	}
+	free(old);
+}
+
+const char *
+tls_ctx_refusal(const SSL *ssl)
+{
+	return ssl != NULL && idx_refusal >= 0
+	    ? SSL_get_ex_data(ssl, idx_refusal) : NULL;
+}
+
+const char *
+tls_ctx_site_name(const SSL *ssl)
+{
+	const struct tls_site *site;
+
+	if (ssl == NULL || idx_site < 0 || (site = site_of(ssl)) == NULL)
+		return NULL;
+	return site->name;
+}
+
+const char *
+tls_ctx_psk_identity(const SSL *ssl)
+{
+	const struct psk_entry *e;
+
+	if (ssl == NULL || idx_psk < 0)
+		return NULL;
+	e = SSL_get_ex_data(ssl, idx_psk);
+	return e != NULL ? e->identity : NULL;
+}
+
+/* --- building --- */
+
+/* What a build needs to report problems: where they go, and where the
+ * config lines come from. */
+struct build {
+	const struct config *c;
+	const struct listener_conf *l;
+	struct diag *d;
+	const int *lines; /* the line to blame for each LKEY_* */
+};
+
+static void
+fail(const struct build *b, enum listener_key k, const char *key,
+    const char *fmt, ...) MQ_PRINTF(4, 5);
+
+static void
+fail(const struct build *b, enum listener_key k, const char *key,
+    const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -76,25 +228,81 @@ tls_fail(struct diag *d, const struct config *c, const struct listener_conf *l,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_add(d, c->path, key_line(l, k), "%s: %s", key, msg);
+	diag_add(b->d, b->c->path, b->lines[k], "%s: %s", key, msg);
 }
 
 /* Open-check a file so that "missing" and "unreadable" read as such rather
  * than as an OpenSSL parse error. */
 static int
-check_readable(struct diag *d, const struct config *c,
-    const struct listener_conf *l, enum listener_key k, const char *key,
+check_readable(const struct build *b, enum listener_key k, const char *key,
     const char *path)
 {
 	FILE *fp = fopen(path, "r");
 
 	if (fp == NULL) {
-		tls_fail(d, c, l, k, key, "cannot open '%s': %s", path,
-		    strerror(errno));
+		fail(b, k, key, "cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	fclose(fp);
 	return 0;
+}
+
+/* Read a whole (small) file; caller frees *out. */
+static int
+read_file(const struct build *b, enum listener_key k, const char *key,
+    const char *path, char **out, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (fp == NULL) {
+		fail(b, k, key, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		size_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap >= (size_t)SECRET_FILE_MAX) {
+				fail(b, k, key, "'%s' is larger than %ld bytes",
+				    path, SECRET_FILE_MAX);
+				goto err;
+			}
+			cap = cap == 0 ? 4096 : cap * 2;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				fail(b, k, key, "out of memory reading '%s'",
+				    path);
+				goto err;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		fail(b, k, key, "cannot read '%s': %s", path, strerror(errno));
+		goto err;
+	}
+	fclose(fp);
+	if (buf == NULL && (buf = malloc(1)) == NULL) {
+		fail(b, k, key, "out of memory reading '%s'", path);
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+err:
+	if (buf != NULL)
+		OPENSSL_cleanse(buf, cap);
+	free(buf);
+	fclose(fp);
+	return -1;
 }
 
 struct pw_state {
@@ -121,25 +329,23 @@ pw_cb(char *buf, int size, int rwflag, void *u)
 }
 
 static int
-load_key(SSL_CTX *ctx, struct diag *d, const struct config *c,
-    const struct listener_conf *l)
+load_key(SSL_CTX *ctx, const struct build *b, const struct tls_conf *t,
+    bool keyfile_set)
 {
-	const struct tls_conf *t = &l->tls;
-	enum listener_key k = l->line[LKEY_KEYFILE] > 0 ? LKEY_KEYFILE
-						      : LKEY_CERTFILE;
-	const char *kname = k == LKEY_KEYFILE ? "keyfile" : "certfile";
+	enum listener_key k = keyfile_set ? LKEY_KEYFILE : LKEY_CERTFILE;
+	const char *kname = keyfile_set ? "keyfile" : "certfile";
 	struct pw_state st = { t->key_password, 0 };
 	char err[512];
 	EVP_PKEY *pk;
 	BIO *bio;
 
-	if (check_readable(d, c, l, k, kname, t->keyfile) < 0)
+	if (check_readable(b, k, kname, t->keyfile) < 0)
 		return -1;
 	ERR_clear_error();
 	bio = BIO_new_file(t->keyfile, "r");
 	if (bio == NULL) {
-		tls_fail(d, c, l, k, kname, "cannot open '%s': %s",
-		    t->keyfile, tls_errors_str(err, sizeof(err)));
+		fail(b, k, kname, "cannot open '%s': %s", t->keyfile,
+		    tls_errors_str(err, sizeof(err)));
 		return -1;
 	}
 	pk = PEM_read_bio_PrivateKey(bio, NULL, pw_cb, &st);
@@ -148,23 +354,23 @@ load_key(SSL_CTX *ctx, struct diag *d, const struct config *c,
 		tls_errors_str(err, sizeof(err));
 		if (st.asked && (t->key_password == NULL ||
 				    t->key_password[0] == '\0'))
-			tls_fail(d, c, l, k, kname,
+			fail(b, k, kname,
 			    "'%s' is encrypted and no key_password is set",
 			    t->keyfile);
 		else if (st.asked)
-			tls_fail(d, c, l, LKEY_KEY_PASSWORD, "key_password",
+			fail(b, LKEY_KEY_PASSWORD, "key_password",
 			    "cannot decrypt '%s' (wrong password?)",
 			    t->keyfile);
 		else
-			tls_fail(d, c, l, k, kname,
-			    "no usable private key in '%s': %s", t->keyfile,
+			fail(b, k, kname, "no usable private key in '%s': %s",
+			    t->keyfile,
 			    err[0] ? err : "no PEM private key found");
 		return -1;
 	}
 	ERR_clear_error();
 	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
-		tls_fail(d, c, l, k, kname, "cannot use the key in '%s': %s",
-		    t->keyfile, tls_errors_str(err, sizeof(err)));
+		fail(b, k, kname, "cannot use the key in '%s': %s", t->keyfile,
+		    tls_errors_str(err, sizeof(err)));
 		EVP_PKEY_free(pk);
 		return -1;
 	}
@@ -172,7 +378,7 @@ load_key(SSL_CTX *ctx, struct diag *d, const struct config *c,
 	ERR_clear_error();
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ERR_clear_error();
-		tls_fail(d, c, l, k, kname,
+		fail(b, k, kname,
 		    "the key in '%s' does not match the certificate in '%s'",
 		    t->keyfile, t->certfile);
 		return -1;
@@ -181,18 +387,38 @@ load_key(SSL_CTX *ctx, struct diag *d, const struct config *c,
 }
 
 static int
-load_ca(SSL_CTX *ctx, struct diag *d, const struct config *c,
-    const struct listener_conf *l)
+load_cert(SSL_CTX *ctx, const struct build *b, const struct tls_conf *t,
+    bool keyfile_set)
 {
-	const char *path = l->tls.cacertfile;
+	char err[512];
+
+	if (check_readable(b, LKEY_CERTFILE, "certfile", t->certfile) < 0) {
+		/* Still report a missing key file along with the cert. */
+		if (keyfile_set && strcmp(t->keyfile, t->certfile) != 0)
+			check_readable(b, LKEY_KEYFILE, "keyfile", t->keyfile);
+		return -1;
+	}
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, t->certfile) != 1) {
+		fail(b, LKEY_CERTFILE, "certfile",
+		    "cannot load certificate chain from '%s': %s", t->certfile,
+		    tls_errors_str(err, sizeof(err)));
+		return -1;
+	}
+	return load_key(ctx, b, t, keyfile_set);
+}
+
+static int
+load_ca(SSL_CTX *ctx, const struct build *b, const char *path)
+{
 	STACK_OF(X509_NAME) *names;
 	char err[512];
 
-	if (check_readable(d, c, l, LKEY_CACERTFILE, "cacertfile", path) < 0)
+	if (check_readable(b, LKEY_CACERTFILE, "cacertfile", path) < 0)
 		return -1;
 	ERR_clear_error();
 	if (SSL_CTX_load_verify_file(ctx, path) != 1) {
-		tls_fail(d, c, l, LKEY_CACERTFILE, "cacertfile",
+		fail(b, LKEY_CACERTFILE, "cacertfile",
 		    "cannot load CA certificates from '%s': %s", path,
 		    tls_errors_str(err, sizeof(err)));
 		return -1;
@@ -201,12 +427,58 @@ load_ca(SSL_CTX *ctx, struct diag *d, const struct config *c,
 	 * several certificates pick one this listener trusts. */
 	names = SSL_load_client_CA_file(path);
 	if (names == NULL) {
-		tls_fail(d, c, l, LKEY_CACERTFILE, "cacertfile",
+		fail(b, LKEY_CACERTFILE, "cacertfile",
 		    "no CA certificate found in '%s': %s", path,
 		    tls_errors_str(err, sizeof(err)));
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
+	return 0;
+}
+
+/* CRLs from crlfile into the context's store, and the check flags. */
+static int
+load_crl(SSL_CTX *ctx, const struct build *b, const struct tls_conf *t,
+    const struct listener_conf *l)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	unsigned long flags;
+	char err[512];
+
+	if (t->crlfile == NULL && !l->crl_fetch)
+		return 0;
+	if (t->crlfile != NULL) {
+		X509_LOOKUP *lu;
+		int n;
+
+		if (check_readable(b, LKEY_CRLFILE, "crlfile", t->crlfile) < 0)
+			return -1;
+		ERR_clear_error();
+		lu = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+		n = lu != NULL ? X509_load_crl_file(lu, t->crlfile,
+				     X509_FILETYPE_PEM)
+			       : 0;
+		if (n <= 0) {
+			tls_errors_str(err, sizeof(err));
+			fail(b, LKEY_CRLFILE, "crlfile",
+			    "no usable CRL in '%s'%s%s", t->crlfile,
+			    err[0] ? ": " : "", err);
+			return -1;
+		}
+	}
+	if (l->crl_fetch) {
+		struct crl_fetch_params fp = { l->crl_refresh_ms,
+			l->crl_fetch_timeout_ms };
+
+		if (crl_fetch_attach(store, &fp) != 0) {
+			fail(b, LKEY_CRL_FETCH, "crl_fetch", "out of memory");
+			return -1;
+		}
+	}
+	flags = X509_V_FLAG_CRL_CHECK;
+	if (t->crl_chain)
+		flags |= X509_V_FLAG_CRL_CHECK_ALL;
+	X509_STORE_set_flags(store, flags);
 	return 0;
 }
 
@@ -222,10 +494,8 @@ static const struct {
 };
 
 static int
-set_versions(SSL_CTX *ctx, struct diag *d, const struct config *c,
-    const struct listener_conf *l)
+set_versions(SSL_CTX *ctx, const struct build *b, unsigned bits)
 {
-	unsigned bits = l->tls.versions;
 	int lo = 0, hi = 0;
 	size_t i;
 
@@ -237,13 +507,12 @@ set_versions(SSL_CTX *ctx, struct diag *d, const struct config *c,
 		hi = versions[i].version;
 	}
 	if (lo == 0) {
-		tls_fail(d, c, l, LKEY_VERSIONS, "versions",
-		    "no TLS version enabled");
+		fail(b, LKEY_VERSIONS, "versions", "no TLS version enabled");
 		return -1;
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, lo) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, hi) != 1) {
-		tls_fail(d, c, l, LKEY_VERSIONS, "versions",
+		fail(b, LKEY_VERSIONS, "versions",
 		    "this OpenSSL cannot enable them");
 		return -1;
 	}
@@ -256,31 +525,29 @@ set_versions(SSL_CTX *ctx, struct diag *d, const struct config *c,
 }
 
 static int
-set_ciphers(SSL_CTX *ctx, struct diag *d, const struct config *c,
-    const struct listener_conf *l)
+set_ciphers(SSL_CTX *ctx, const struct build *b, bool warn)
 {
-	const struct tls_conf *t = &l->tls;
+	const struct tls_conf *t = &b->l->tls;
 	char err[512];
 	int rc = 0;
 
 	ERR_clear_error();
 	if (t->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
-		tls_fail(d, c, l, LKEY_CIPHERS, "ciphers",
-		    "no usable cipher in '%s': %s", t->ciphers,
-		    tls_errors_str(err, sizeof(err)));
+		fail(b, LKEY_CIPHERS, "ciphers", "no usable cipher in '%s': %s",
+		    t->ciphers, tls_errors_str(err, sizeof(err)));
 		rc = -1;
 	}
 	ERR_clear_error();
 	if (t->ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(ctx, t->ciphersuites) != 1) {
-		tls_fail(d, c, l, LKEY_CIPHERSUITES, "ciphersuites",
+		fail(b, LKEY_CIPHERSUITES, "ciphersuites",
 		    "invalid TLS 1.3 cipher suites '%s': %s", t->ciphersuites,
 		    tls_errors_str(err, sizeof(err)));
 		rc = -1;
 	}
 	ERR_clear_error();
 	if (t->groups != NULL && SSL_CTX_set1_groups_list(ctx, t->groups) != 1) {
-		tls_fail(d, c, l, LKEY_GROUPS, "groups",
+		fail(b, LKEY_GROUPS, "groups",
 		    "invalid key-exchange groups '%s': %s", t->groups,
 		    tls_errors_str(err, sizeof(err)));
 		rc = -1;
@@ -292,30 +559,37 @@ set_ciphers(SSL_CTX *ctx, struct diag *d, const struct config *c,
 		char vs[64];
 
 		value_tls_versions_str(t->versions, vs, sizeof(vs));
-		log_warn("listener %s: versions = %s enables TLS older than "
-			 "1.2: OpenSSL security level lowered to 0 for this "
-			 "listener",
-		    l->name, vs);
+		if (warn)
+			log_warn("listener %s: versions = %s enables TLS older "
+				 "than 1.2: OpenSSL security level lowered to 0 "
+				 "for this listener",
+			    b->l->name, vs);
 		SSL_CTX_set_security_level(ctx, 0);
 	}
 	return rc;
 }
 
-SSL_CTX *
-tls_ctx_build(const struct config *c, const struct listener_conf *l,
-    struct diag *d)
+/*
+ * A context with the listener's protocol settings. Sites need them too:
+ * switching a connection to a site's context replaces its certificate
+ * settings (including the security level) but not its protocol options.
+ * The session id context separates sites, so that a session (and the
+ * client identity it carries) never resumes under another bundle.
+ */
+static SSL_CTX *
+ctx_new(const struct build *b, const char *site_name, bool warn)
 {
-	const struct tls_conf *t = &l->tls;
-	size_t before = diag_count(d);
-	unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+	const struct listener_conf *l = b->l;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *mdc;
 	char err[512];
 	SSL_CTX *ctx;
-	int mode;
 
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		diag_add(d, c->path, l->header_line,
+		diag_add(b->d, b->c->path, l->header_line,
 		    "listener %s: cannot create a TLS context: %s", l->name,
 		    tls_errors_str(err, sizeof(err)));
 		return NULL;
@@ -332,54 +606,839 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 				  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				  SSL_MODE_ENABLE_PARTIAL_WRITE);
-	/* One TLS 1.3 ticket is enough for one reconnect. */
-	SSL_CTX_set_num_tickets(ctx, 1);
-	/* Session resumption with client certificates needs an id context;
-	 * derive it from the listener name so listeners don't share. */
-	memset(sid, 0, sizeof(sid));
-	{
-		unsigned int len = 0;
-		unsigned char md[EVP_MAX_MD_SIZE];
-
-		if (EVP_Digest(l->name, strlen(l->name), md, &len,
-			EVP_sha256(), NULL) == 1 && len >= sizeof(sid))
-			memcpy(sid, md, sizeof(sid));
-		SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid));
+	mdc = EVP_MD_CTX_new();
+	if (mdc == NULL || EVP_DigestInit_ex(mdc, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(mdc, l->name, strlen(l->name)) != 1 ||
+	    (site_name != NULL &&
+		(EVP_DigestUpdate(mdc, "/", 1) != 1 ||
+		    EVP_DigestUpdate(mdc, site_name, strlen(site_name)) !=
+			1)) ||
+	    EVP_DigestFinal_ex(mdc, md, &mdlen) != 1 ||
+	    mdlen < SSL_MAX_SID_CTX_LENGTH ||
+	    SSL_CTX_set_session_id_context(ctx, md, SSL_MAX_SID_CTX_LENGTH) !=
+		1) {
+		EVP_MD_CTX_free(mdc);
+		diag_add(b->d, b->c->path, l->header_line,
+		    "listener %s: cannot set the session id context: %s",
+		    l->name, tls_errors_str(err, sizeof(err)));
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
-
-	if (check_readable(d, c, l, LKEY_CERTFILE, "certfile", t->certfile) ==
-	    0) {
-		ERR_clear_error();
-		if (SSL_CTX_use_certificate_chain_file(ctx, t->certfile) != 1)
-			tls_fail(d, c, l, LKEY_CERTFILE, "certfile",
-			    "cannot load certificate chain from '%s': %s",
-			    t->certfile, tls_errors_str(err, sizeof(err)));
-		else
-			load_key(ctx, d, c, l);
-	} else if (t->keyfile != NULL && strcmp(t->keyfile, t->certfile) != 0) {
-		/* Still report a missing key file along with the cert. */
-		check_readable(d, c, l, LKEY_KEYFILE, "keyfile", t->keyfile);
-	}
-	if (t->cacertfile != NULL)
-		load_ca(ctx, d, c, l);
-
-	mode = SSL_VERIFY_NONE;
-	if (t->verify == TLS_VERIFY_PEER) {
-		mode = SSL_VERIFY_PEER;
-		if (t->fail_if_no_peer_cert)
-			mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-	}
-	SSL_CTX_set_verify(ctx, mode, NULL);
-	SSL_CTX_set_verify_depth(ctx, t->depth);
-
-	set_versions(ctx, d, c, l);
-	set_ciphers(ctx, d, c, l);
-
-	if (diag_count(d) != before) {
+	EVP_MD_CTX_free(mdc);
+	if (set_versions(ctx, b, l->tls.versions) < 0 ||
+	    set_ciphers(ctx, b, warn) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	return ctx;
+}
+
+/* --- handshake callbacks (worker threads) --- */
+
+static int
+verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	const struct tls_site *site = ssl != NULL ? site_of(ssl) : NULL;
+	int err = X509_STORE_CTX_get_error(sctx);
+	int depth = X509_STORE_CTX_get_error_depth(sctx);
+	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
+	char subject[512], why[512];
+
+	if (site == NULL)
+		return ok;
+	if (!ok && err == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	    site->owner->conf->crl_fetch) {
+		const struct listener_conf *l = site->owner->conf;
+		const char *state = "";
+		char url[300];
+
+		if (crl_fetch_missing(sctx, url, sizeof(url), &state)) {
+			tls_info_subject(cert, subject, sizeof(subject));
+			log_warn("crl: listener %s: no CRL yet from %s (%s) "
+				 "for %s: %s the client certificate "
+				 "(crl_missing = %s)",
+			    l->name, url, state, subject,
+			    l->crl_missing_accept ? "accepting" : "refusing",
+			    l->crl_missing_accept ? "accept" : "reject");
+			if (l->crl_missing_accept)
+				return 1;
+			set_refusal(ssl, "no CRL yet from %s (crl_missing = "
+					 "reject)",
+			    url);
+			return 0;
+		}
+	}
+	if (ok && depth == 0 && site->has_allow && cert != NULL &&
+	    !tls_info_allowed(cert, site->allow, why, sizeof(why))) {
+		tls_info_subject(cert, subject, sizeof(subject));
+		set_refusal(ssl, "client certificate %s not allowed: %s",
+		    subject, why);
+		X509_STORE_CTX_set_error(sctx,
+		    X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return ok;
+}
+
+/* The host name in a ClientHello's server_name extension, if any. */
+static bool
+client_sni(SSL *ssl, const char **name, size_t *len)
+{
+	const unsigned char *p;
+	size_t n, list;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &n) !=
+		1 ||
+	    n < 2)
+		return false;
+	list = ((size_t)p[0] << 8) | p[1];
+	if (list + 2 != n)
+		return false;
+	p += 2;
+	while (list >= 3) {
+		size_t len1 = ((size_t)p[1] << 8) | p[2];
+
+		if (len1 + 3 > list)
+			return false;
+		if (p[0] == TLSEXT_NAMETYPE_host_name) {
+			*name = (const char *)p + 3;
+			*len = len1;
+			return true;
+		}
+		p += 3 + len1;
+		list -= 3 + len1;
+	}
+	return false;
+}
+
+/*
+ * Whether the client can take an ECDSA certificate: a signature scheme
+ * with ECDSA (low byte 3, TLS 1.2 and 1.3 alike) and, unless it offers
+ * TLS 1.3, an ECDSA cipher suite.
+ */
+static bool
+client_takes_ecdsa(SSL *ssl)
+{
+	const unsigned char *p, *cs;
+	size_t n, i, ncs;
+	bool sig = false, tls13 = false;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_signature_algorithms,
+		&p, &n) == 1 &&
+	    n >= 2) {
+		for (i = 2; i + 1 < n; i += 2)
+			if (p[i + 1] == 0x03)
+				sig = true;
+	} else {
+		sig = true; /* no extension: TLS 1.2's implied defaults */
+	}
+	if (!sig)
+		return false;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p,
+		&n) == 1 &&
+	    n >= 1) {
+		for (i = 1; i + 1 < n; i += 2)
+			if (p[i] == 0x03 && p[i + 1] == 0x04)
+				tls13 = true;
+	}
+	if (tls13 && SSL_get_max_proto_version(ssl) >= TLS1_3_VERSION)
+		return true;
+	ncs = SSL_client_hello_get0_ciphers(ssl, &cs);
+	for (i = 0; i + 1 < ncs; i += 2) {
+		const SSL_CIPHER *c = SSL_CIPHER_find(ssl, cs + i);
+
+		if (c != NULL && SSL_CIPHER_get_auth_nid(c) == NID_auth_ecdsa)
+			return true;
+	}
+	return false;
+}
+
+static size_t
+pick_site(SSL *ssl, const struct sni_match *m, size_t n)
+{
+	bool ec;
+	size_t i;
+
+	if (n == 1)
+		return (size_t)m[0].idx;
+	ec = client_takes_ecdsa(ssl);
+	for (i = 0; i < n; i++)
+		if ((m[i].kt == EVP_PKEY_EC) == ec)
+			return (size_t)m[i].idx;
+	return (size_t)m[0].idx;
+}
+
+static int
+client_hello_cb(SSL *ssl, int *al, void *arg)
+{
+	struct tls_listener *tl = arg;
+	struct sni_match m[SNI_MATCH_MAX];
+	const struct tls_site *site;
+	const char *host = NULL;
+	size_t hlen = 0, n = 0, si;
+
+	if (client_sni(ssl, &host, &hlen))
+		n = sni_table_lookup(tl->sni, host, hlen, m, nitems(m));
+	if (n > 0) {
+		si = pick_site(ssl, m, n);
+	} else if (tl->conf->sni_strict || tl->default_site == SIZE_MAX) {
+		char q[300], raw[256];
+
+		if (host != NULL) {
+			size_t k = hlen < sizeof(raw) - 1 ? hlen
+							  : sizeof(raw) - 1;
+
+			memcpy(raw, host, k);
+			raw[k] = '\0';
+			log_quote(raw, q, sizeof(q));
+			set_refusal(ssl, "no certificate for the name %s%s", q,
+			    tl->conf->sni_strict ? " (sni_strict)" : "");
+			*al = SSL_AD_UNRECOGNIZED_NAME;
+		} else {
+			set_refusal(ssl, "no SNI in the ClientHello%s",
+			    tl->conf->sni_strict ? " (sni_strict)" : "");
+			*al = SSL_AD_HANDSHAKE_FAILURE;
+		}
+		return SSL_CLIENT_HELLO_ERROR;
+	} else {
+		si = tl->default_site;
+	}
+	site = &tl->sites[si];
+	if (site->ctx != SSL_get_SSL_CTX(ssl) &&
+	    SSL_set_SSL_CTX(ssl, site->ctx) == NULL) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	SSL_set_verify(ssl, site->verify_mode, verify_cb);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static int
+alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	const struct tls_site *site = site_of(ssl);
+	const struct listener_conf *l;
+	unsigned char *sel = NULL;
+
+	(void)arg;
+	if (site == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	l = site->owner->conf;
+	if (SSL_select_next_proto(&sel, outlen, l->alpn,
+		(unsigned int)l->alpn_len, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+		*out = sel;
+		return SSL_TLSEXT_ERR_OK;
+	}
+	if (l->alpn_strict) {
+		set_refusal(ssl, "no common ALPN protocol (alpn_strict)");
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+static struct tls_listener *
+listener_of(SSL *ssl)
+{
+	const struct tls_site *site = site_of(ssl);
+
+	return site != NULL ? site->owner : NULL;
+}
+
+/* TLS 1.2 PSK: an unknown identity fails the handshake. */
+static unsigned int
+psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk,
+    unsigned int max_psk_len)
+{
+	struct tls_listener *tl = listener_of(ssl);
+	const struct psk_entry *e;
+
+	if (tl == NULL || tl->psk == NULL || identity == NULL)
+		return 0;
+	e = psk_find(tl->psk, identity, strlen(identity));
+	if (e == NULL) {
+		char q[300];
+
+		log_quote(identity, q, sizeof(q));
+		set_refusal(ssl, "unknown PSK identity %s", q);
+		return 0;
+	}
+	if (e->key_len > max_psk_len)
+		return 0;
+	memcpy(psk, e->key, e->key_len);
+	SSL_set_ex_data(ssl, idx_psk, (void *)(uintptr_t)e);
+	return (unsigned int)e->key_len;
+}
+
+/*
+ * TLS 1.3 external PSK: a known identity becomes a session with its key;
+ * an unknown one returns no session, so the handshake goes on with the
+ * certificate as the protocol prescribes.
+ */
+static int
+psk_find_session_cb(SSL *ssl, const unsigned char *identity,
+    size_t identity_len, SSL_SESSION **sess)
+{
+	static const unsigned char aes128gcmsha256[] = { 0x13, 0x01 };
+	struct tls_listener *tl = listener_of(ssl);
+	const struct psk_entry *e;
+	const SSL_CIPHER *cipher;
+	SSL_SESSION *s;
+
+	*sess = NULL;
+	if (tl == NULL || tl->psk == NULL)
+		return 1;
+	e = psk_find(tl->psk, (const char *)identity, identity_len);
+	if (e == NULL)
+		return 1;
+	cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
+	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL)
+		return 0;
+	if (SSL_SESSION_set1_master_key(s, e->key, e->key_len) != 1 ||
+	    SSL_SESSION_set_cipher(s, cipher) != 1 ||
+	    SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
+		SSL_SESSION_free(s);
+		return 0;
+	}
+	SSL_set_ex_data(ssl, idx_psk, (void *)(uintptr_t)e);
+	*sess = s;
+	return 1;
+}
+
+static int
+ticket_cb(SSL *ssl, unsigned char *key_name, unsigned char *iv,
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	struct tls_listener *tl = listener_of(ssl);
+	const struct ticket_key *k;
+	OSSL_PARAM params[3];
+	size_t index = 0;
+
+	if (tl == NULL || tl->tickets == NULL)
+		return -1;
+	if (enc) {
+		k = &tl->tickets->k[0];
+		memcpy(key_name, k->name, TICKET_KEY_NAME_LEN);
+		if (RAND_bytes(iv, 16) != 1)
+			return -1;
+	} else {
+		k = ticket_keys_find(tl->tickets, key_name, &index);
+		if (k == NULL)
+			return 0; /* unknown key: a full handshake */
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    (void *)(uintptr_t)k->hmac, sizeof(k->hmac));
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t) "SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+		return -1;
+	if (enc) {
+		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+			iv) != 1)
+			return -1;
+		return 1;
+	}
+	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) !=
+	    1)
+		return -1;
+	/* An older key still decrypts; ask for a ticket under the new one. */
+	return index == 0 ? 1 : 2;
+}
+
+/* --- sites --- */
+
+static int
+key_type(SSL_CTX *ctx)
+{
+	EVP_PKEY *pk = SSL_CTX_get0_privatekey(ctx);
+	int t = pk != NULL ? EVP_PKEY_get_base_id(pk) : EVP_PKEY_NONE;
+
+	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
+}
+
+static const char *
+key_type_name(int kt)
+{
+	switch (kt) {
+	case EVP_PKEY_RSA:
+		return "RSA";
+	case EVP_PKEY_EC:
+		return "ECDSA";
+	case EVP_PKEY_ED25519:
+		return "Ed25519";
+	case EVP_PKEY_ED448:
+		return "Ed448";
+	default:
+		return "other";
+	}
+}
+
+/* The names a site serves into the listener's table. */
+struct name_add {
+	const struct build *b;
+	struct tls_listener *tl;
+	size_t si;
+	enum listener_key k;
+	const char *key;
+	int added;
+	int failed;
+};
+
+static void
+add_name(struct name_add *na, const char *name)
+{
+	struct tls_site *site = &na->tl->sites[na->si];
+	int other = -1;
+	int r = sni_table_add(na->tl->sni, name, (int)na->si, site->kt, &other);
+
+	if (r == SNI_OK) {
+		na->added++;
+		return;
+	}
+	if (r == SNI_ERR_DUPLICATE && other >= 0) {
+		const struct tls_site *o = &na->tl->sites[other];
+
+		fail(na->b, na->k, na->key,
+		    "bundles %s%s%s and %s%s%s both serve '%s' with an %s key",
+		    o->name != NULL ? "'" : "",
+		    o->name != NULL ? o->name : "(the listener's certfile)",
+		    o->name != NULL ? "'" : "", site->name != NULL ? "'" : "",
+		    site->name != NULL ? site->name
+				       : "(the listener's certfile)",
+		    site->name != NULL ? "'" : "", name, key_type_name(site->kt));
+		na->failed = 1;
+		return;
+	}
+	if (r == SNI_ERR_NOMEM) {
+		fail(na->b, na->k, na->key, "out of memory");
+		na->failed = 1;
+	}
+	/* Other names in a certificate (a CN with blanks, say) just cannot
+	 * be asked for by SNI. */
+}
+
+static void
+add_cert_name_cb(const char *name, void *arg)
+{
+	add_name(arg, name);
+}
+
+/*
+ * Set up site si of tl from the effective settings t (lines for its keys
+ * in b->lines). own: the listener's own certfile, served from tl->ctx.
+ */
+static int
+site_init(const struct build *b, struct tls_listener *tl, size_t si,
+    const struct tls_conf *t, const char *name, char **sni, size_t nsni,
+    bool keyfile_set, const char *label)
+{
+	struct tls_site *site = &tl->sites[si];
+	size_t before = diag_count(b->d);
+	size_t i;
+	SSL_CTX *ctx;
+
+	site->owner = tl;
+	if (name != NULL && (site->name = strdup(name)) == NULL) {
+		diag_add(b->d, b->c->path, b->lines[LKEY_CERTFILE],
+		    "out of memory");
+		return -1;
+	}
+	if (name == NULL) {
+		ctx = tl->ctx;
+	} else {
+		if ((ctx = ctx_new(b, name, false)) == NULL)
+			return -1;
+		site->ctx = ctx;
+	}
+	site->ctx = ctx;
+	if (load_cert(ctx, b, t, keyfile_set) < 0)
+		return -1;
+	if (t->cacertfile != NULL)
+		load_ca(ctx, b, t->cacertfile);
+	load_crl(ctx, b, t, tl->conf);
+	site->verify_mode = SSL_VERIFY_NONE;
+	if (t->verify == TLS_VERIFY_PEER) {
+		site->verify_mode = SSL_VERIFY_PEER;
+		if (t->fail_if_no_peer_cert)
+			site->verify_mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	}
+	SSL_CTX_set_verify(ctx, site->verify_mode, verify_cb);
+	SSL_CTX_set_verify_depth(ctx, tl->conf->tls.depth);
+	for (i = 0; i < ALLOW_KIND_COUNT; i++) {
+		site->allow[i] = t->allow[i];
+		if (t->allow[i] != NULL)
+			site->has_allow = true;
+	}
+	if (tl->conf->alpn != NULL)
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+	if (SSL_CTX_set_ex_data(ctx, idx_site, site) != 1) {
+		diag_add(b->d, b->c->path, b->lines[LKEY_CERTFILE],
+		    "out of memory");
+		return -1;
+	}
+	if (diag_count(b->d) != before)
+		return -1;
+	if (t->ocsp_stapling || t->ocsp_staple_file != NULL) {
+		struct ocsp_params op = {
+			.label = label,
+			.cfg_path = b->c->path,
+			.line = b->lines[t->ocsp_stapling ? LKEY_OCSP_STAPLING
+							  : LKEY_OCSP_STAPLE_FILE],
+			.issuer_line = b->lines[LKEY_OCSP_ISSUER_FILE],
+			.staple_file_line = b->lines[LKEY_OCSP_STAPLE_FILE],
+			.fetch = t->ocsp_stapling,
+			.responder_url = t->ocsp_responder_url,
+			.issuer_file = t->ocsp_issuer_file,
+			.staple_file = t->ocsp_staple_file,
+			.refresh_ms = t->ocsp_refresh_ms,
+			.timeout_ms = OCSP_FETCH_TIMEOUT_MS,
+		};
+
+		if (ocsp_attach(ctx, &op, b->d) < 0)
+			return -1;
+	}
+
+	site->kt = key_type(ctx);
+	{
+		struct name_add na = { b, tl, si,
+			nsni > 0 ? LKEY_SNI : LKEY_CERTS,
+			nsni > 0 ? "sni" : "certs", 0, 0 };
+
+		if (name == NULL) {
+			na.k = LKEY_CERTFILE;
+			na.key = "certfile";
+		}
+		if (nsni > 0) {
+			for (i = 0; i < nsni; i++)
+				add_name(&na, sni[i]);
+		} else {
+			tls_info_cert_names(SSL_CTX_get0_certificate(ctx),
+			    add_cert_name_cb, &na);
+		}
+		if (na.failed)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+static bool
+has_suffix(const char *s, const char *suf, size_t *stem)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	if (n <= m || strcmp(s + n - m, suf) != 0)
+		return false;
+	*stem = n - m;
+	return true;
+}
+
+/* The sorted names in dir that certdir loads. */
+static int
+certdir_list(const struct build *b, const char *dir, char ***out, size_t *nout)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0;
+
+	if (dp == NULL) {
+		fail(b, LKEY_CERTDIR, "certdir", "cannot open directory '%s': %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		size_t stem;
+		char **nv;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (!has_suffix(de->d_name, ".pem", &stem) &&
+		    !has_suffix(de->d_name, ".crt", &stem))
+			continue;
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL ||
+		    (nv[n] = strdup(de->d_name)) == NULL) {
+			if (nv != NULL)
+				v = nv;
+			fail(b, LKEY_CERTDIR, "certdir", "out of memory");
+			goto err;
+		}
+		v = nv;
+		n++;
+	}
+	closedir(dp);
+	qsort(v, n, sizeof(*v), cmp_str);
+	*out = v;
+	*nout = n;
+	return 0;
+err:
+	closedir(dp);
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	return -1;
+}
+
+/* Every "NAME.pem" (certificate and key) and "NAME.crt" + "NAME.key" in
+ * the listener's certdir (names, from certdir_list) becomes a site named
+ * NAME; tl->sites has room for them. */
+static int
+load_certdir(const struct build *b, struct tls_listener *tl, char **names,
+    size_t n)
+{
+	const struct listener_conf *l = tl->conf;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct tls_conf t = l->tls;
+		char cert[4096], key[4096], label[512], *name;
+		size_t stem = 0;
+		bool pem = has_suffix(names[i], ".pem", &stem);
+		int lines[LKEY_COUNT];
+		struct build bb = *b;
+		size_t k;
+
+		if (!pem)
+			has_suffix(names[i], ".crt", &stem);
+		snprintf(cert, sizeof(cert), "%s/%s", l->certdir, names[i]);
+		snprintf(key, sizeof(key), "%s/%.*s.key", l->certdir,
+		    (int)stem, names[i]);
+		if ((name = strndup(names[i], stem)) == NULL) {
+			fail(b, LKEY_CERTDIR, "certdir", "out of memory");
+			return -1;
+		}
+		t.certfile = cert;
+		t.keyfile = pem ? cert : key;
+		t.key_password = NULL;
+		t.ocsp_issuer_file = NULL;
+		t.ocsp_staple_file = NULL;
+		for (k = 0; k < LKEY_COUNT; k++)
+			lines[k] = b->lines[k];
+		lines[LKEY_CERTFILE] = lines[LKEY_KEYFILE] =
+		    lines[LKEY_SNI] = lines[LKEY_CERTDIR];
+		bb.lines = lines;
+		snprintf(label, sizeof(label), "listener %s certdir %s",
+		    l->name, name);
+		if (site_init(&bb, tl, tl->nsites++, &t, name, NULL, 0, !pem,
+			label) < 0)
+			rc = -1;
+		free(name);
+	}
+	return rc;
+}
+
+static int
+load_psk(const struct build *b, struct tls_listener *tl)
+{
+	const char *path = tl->conf->psk_file;
+	char *text;
+	size_t len;
+
+	if (read_file(b, LKEY_PSK_FILE, "psk_file", path, &text, &len) < 0)
+		return -1;
+	tl->psk = psk_parse(text, len, path, b->d);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	if (tl->psk == NULL)
+		return -1;
+	SSL_CTX_set_psk_server_callback(tl->ctx, psk_server_cb);
+	SSL_CTX_set_psk_find_session_callback(tl->ctx, psk_find_session_cb);
+	return 0;
+}
+
+static int
+load_tickets(const struct build *b, struct tls_listener *tl)
+{
+	const char *path = tl->conf->ticket_key_file;
+	char *text;
+	size_t len;
+
+	if (read_file(b, LKEY_TICKET_KEY_FILE, "ticket_key_file", path, &text,
+		&len) < 0)
+		return -1;
+	tl->tickets = ticket_keys_parse(text, len, path, b->d);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	if (tl->tickets == NULL)
+		return -1;
+	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(tl->ctx, ticket_cb) != 1) {
+		fail(b, LKEY_TICKET_KEY_FILE, "ticket_key_file",
+		    "cannot install the ticket key callback");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+listener_free(struct tls_listener *tl)
+{
+	size_t i;
+
+	if (tl == NULL)
+		return;
+	for (i = 0; i < tl->nsites; i++) {
+		if (tl->sites[i].ctx != tl->ctx)
+			SSL_CTX_free(tl->sites[i].ctx);
+		free(tl->sites[i].name);
+	}
+	free(tl->sites);
+	sni_table_free(tl->sni);
+	psk_table_free(tl->psk);
+	ticket_keys_free(tl->tickets);
+	free(tl);
+}
+
+static void
+session_settings(SSL_CTX *ctx, const struct listener_conf *l)
+{
+	if (l->session_cache_size > 0) {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+		SSL_CTX_sess_set_cache_size(ctx, l->session_cache_size);
+	} else {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	}
+	SSL_CTX_set_timeout(ctx, l->session_timeout_ms / 1000);
+	if (!l->session_tickets)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/* One TLS 1.3 ticket is enough for one reconnect; none when there
+	 * is nothing to resume with. */
+	SSL_CTX_set_num_tickets(ctx,
+	    l->session_tickets || l->session_cache_size > 0 ? 1 : 0);
+}
+
+SSL_CTX *
+tls_ctx_build(const struct config *c, const struct listener_conf *l,
+    struct diag *d)
+{
+	struct build b = { c, l, d, l->line };
+	int lines[LKEY_COUNT];
+	size_t before = diag_count(d), i, nsites;
+	struct tls_listener *tl;
+	char label[512], **dnames = NULL;
+	size_t ndnames = 0;
+	SSL_CTX *ctx;
+
+	for (i = 0; i < LKEY_COUNT; i++)
+		lines[i] = l->line[i] > 0 ? l->line[i] : l->header_line;
+	b.lines = lines;
+	if (init_indexes() < 0) {
+		diag_add(d, c->path, l->header_line, "listener %s: %s", l->name,
+		    "cannot allocate OpenSSL ex_data indexes");
+		return NULL;
+	}
+	if ((ctx = ctx_new(&b, NULL, true)) == NULL)
+		return NULL;
+	if ((tl = calloc(1, sizeof(*tl))) == NULL ||
+	    SSL_CTX_set_ex_data(ctx, idx_listener, tl) != 1) {
+		free(tl);
+		diag_add(d, c->path, l->header_line, "out of memory");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	/* From here on ctx owns tl: freeing ctx frees everything. */
+	tl->conf = l;
+	tl->ctx = ctx;
+	tl->default_site = SIZE_MAX;
+	session_settings(ctx, l);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, tl);
+	SSL_CTX_set_verify_depth(ctx, l->tls.depth);
+	if ((tl->sni = sni_table_new()) == NULL) {
+		diag_add(d, c->path, l->header_line, "out of memory");
+		goto fail;
+	}
+
+	if (l->certdir != NULL &&
+	    certdir_list(&b, l->certdir, &dnames, &ndnames) < 0)
+		goto fail;
+	/* One allocation: sites are pointed to from their contexts. */
+	nsites = (l->tls.certfile != NULL ? 1 : 0) + l->ncerts + ndnames;
+	if ((tl->sites = calloc(nsites > 0 ? nsites : 1,
+		 sizeof(*tl->sites))) == NULL) {
+		diag_add(d, c->path, l->header_line, "out of memory");
+		goto fail;
+	}
+	if (l->tls.certfile != NULL) {
+		snprintf(label, sizeof(label), "listener %s", l->name);
+		site_init(&b, tl, tl->nsites++, &l->tls, NULL, NULL, 0,
+		    l->line[LKEY_KEYFILE] > 0, label);
+	}
+	for (i = 0; i < l->ncerts && l->cert_idx != NULL; i++) {
+		const struct cert_conf *bc = &c->certs[l->cert_idx[i]];
+		struct tls_conf t;
+		int blines[LKEY_COUNT];
+		struct build bb = b;
+
+		config_cert_effective(l, bc, &t, blines);
+		bb.lines = blines;
+		snprintf(label, sizeof(label), "listener %s cert %s", l->name,
+		    bc->name);
+		site_init(&bb, tl, tl->nsites++, &t, bc->name, bc->sni,
+		    bc->nsni, bc->line[LKEY_KEYFILE] > 0, label);
+	}
+	load_certdir(&b, tl, dnames, ndnames);
+	if (tl->nsites > 0) {
+		tl->default_site = 0;
+		/* Without a certfile of its own, the listener's context
+		 * stands for the first bundle until the switch. */
+		if (l->tls.certfile == NULL)
+			SSL_CTX_set_ex_data(ctx, idx_site, &tl->sites[0]);
+	} else {
+		/* PSK only: no certificate; the site carries the owner. */
+		tl->sites[0].owner = tl;
+		tl->sites[0].ctx = ctx;
+		tl->nsites = 1;
+		tl->default_site = 0;
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, verify_cb);
+		SSL_CTX_set_ex_data(ctx, idx_site, &tl->sites[0]);
+	}
+	if (l->alpn != NULL)
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+	if (l->psk_file != NULL)
+		load_psk(&b, tl);
+	if (l->ticket_key_file != NULL && l->session_tickets)
+		load_tickets(&b, tl);
+	if (diag_count(d) != before)
+		goto fail;
+	free_names(dnames, ndnames);
+	return ctx;
+fail:
+	free_names(dnames, ndnames);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+size_t
+tls_ctx_sites(SSL_CTX *ctx, SSL_CTX **v, size_t cap)
+{
+	const struct tls_listener *tl = SSL_CTX_get_ex_data(ctx, idx_listener);
+	size_t i, n = 0;
+
+	if (tl == NULL)
+		return 0;
+	for (i = 0; i < tl->nsites; i++)
+		if (tl->sites[i].ctx != NULL) {
+			if (n < cap)
+				v[n] = tl->sites[i].ctx;
+			n++;
+		}
+	return n;
 }
 
 struct tls_gen *
@@ -466,6 +1525,55 @@ fingerprint_file(uint64_t h, const char *path)
 	return fnv1a(h, v, sizeof(v));
 }
 
+static uint64_t
+fingerprint_tls(uint64_t h, const struct tls_conf *t)
+{
+	h = fingerprint_file(h, t->certfile);
+	h = fingerprint_file(h, t->keyfile);
+	h = fingerprint_file(h, t->cacertfile);
+	h = fingerprint_file(h, t->crlfile);
+	h = fingerprint_file(h, t->ocsp_issuer_file);
+	return fingerprint_file(h, t->ocsp_staple_file);
+}
+
+/* The directory itself and every entry in it: an added, removed or
+ * changed file changes the fingerprint. */
+static uint64_t
+fingerprint_dir(uint64_t h, const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *dp;
+	struct dirent *de;
+
+	h = fingerprint_file(h, dir);
+	if ((dp = opendir(dir)) == NULL)
+		return h;
+	while ((de = readdir(dp)) != NULL) {
+		char **nv;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((nv = realloc(names, (n + 1) * sizeof(*nv))) == NULL)
+			break;
+		names = nv;
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(dp);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		h = fingerprint_file(h, path);
+		free(names[i]);
+	}
+	free(names);
+	return h;
+}
+
 uint64_t
 tls_files_fingerprint(const struct config *c)
 {
@@ -473,11 +1581,15 @@ tls_files_fingerprint(const struct config *c)
 	size_t i;
 
 	for (i = 0; i < c->nlisteners; i++) {
-		const struct tls_conf *t = &c->listeners[i].tls;
+		const struct listener_conf *l = &c->listeners[i];
 
-		h = fingerprint_file(h, t->certfile);
-		h = fingerprint_file(h, t->keyfile);
-		h = fingerprint_file(h, t->cacertfile);
+		h = fingerprint_tls(h, &l->tls);
+		h = fingerprint_file(h, l->psk_file);
+		h = fingerprint_file(h, l->ticket_key_file);
+		if (l->certdir != NULL)
+			h = fingerprint_dir(h, l->certdir);
 	}
+	for (i = 0; i < c->ncerts; i++)
+		h = fingerprint_tls(h, &c->certs[i].tls);
 	return h;
 }

@@ -31,9 +31,13 @@ struct tls_gen {
 };
 
 /*
- * Build the SSL_CTX for one listener. Every problem is added to d as
- * "config-file:line: key: message" (the line of the key at fault). Returns a
- * new SSL_CTX (caller owns it) or NULL. May log warnings (old TLS versions).
+ * Build the SSL_CTX every connection of listener l starts on, with the
+ * contexts of the certificates it serves (its certfile, its [cert]
+ * bundles, its certdir entries), its SNI table, PSK and ticket keys all
+ * owned by it. Every problem is added to d as "config-file:line: key:
+ * message" (the line of the key at fault; for a bad line inside a psk_file
+ * or ticket_key_file, that file and line). Returns a new SSL_CTX (caller
+ * owns it) or NULL. May log warnings (old TLS versions).
  */
 SSL_CTX *tls_ctx_build(const struct config *c, const struct listener_conf *l,
     struct diag *d);
@@ -57,6 +61,21 @@ void tls_gen_unref(struct tls_gen *g);
  * changed. Does blocking stat(2) calls: main thread only.
  */
 uint64_t tls_files_fingerprint(const struct config *c);
+
+/*
+ * The certificate contexts of a listener context built by tls_ctx_build
+ * (possibly itself): writes up to cap of them to v (borrowed) and returns
+ * how many there are.
+ */
+size_t tls_ctx_sites(SSL_CTX *ctx, SSL_CTX **v, size_t cap);
+
+/* For the connection log line, from a live SSL (NULL when not known): why
+ * mqgate itself refused the handshake (SNI, allowlist, CRL, PSK, ALPN);
+ * the name of the bundle serving it (NULL for the listener's certfile);
+ * the PSK identity it authenticated with. Valid while ssl lives. */
+const char *tls_ctx_refusal(const SSL *ssl);
+const char *tls_ctx_site_name(const SSL *ssl);
+const char *tls_ctx_psk_identity(const SSL *ssl);
 
 /* Drain OpenSSL's error queue into buf as "reason; reason" (empty if none).
  * Returns buf. */

@@ -5,12 +5,15 @@
  */
 #include "build_config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include "tls_ctx.h"
 #include "tls_info.h"
 
 static void
@@ -48,9 +51,183 @@ tls_info_get(SSL *ssl, int handshake_done, struct tls_info *out)
 	out->verify_result = SSL_get_verify_result(ssl);
 	if (!handshake_done)
 		return;
+	{
+		const char *v;
+		const unsigned char *a;
+		unsigned int alen;
+
+		if ((v = tls_ctx_site_name(ssl)) != NULL)
+			snprintf(out->cert, sizeof(out->cert), "%s", v);
+		if ((v = tls_ctx_psk_identity(ssl)) != NULL)
+			snprintf(out->psk, sizeof(out->psk), "%s", v);
+		SSL_get0_alpn_selected(ssl, &a, &alen);
+		if (alen > 0 && alen < sizeof(out->alpn)) {
+			memcpy(out->alpn, a, alen);
+			out->alpn[alen] = '\0';
+		}
+		out->resumed = SSL_session_reused(ssl) == 1 && out->psk[0] == '\0';
+	}
 	out->version = SSL_get_version(ssl);
 	out->cipher = SSL_get_cipher_name(ssl);
 	cert = SSL_get0_peer_certificate(ssl);
 	if (cert != NULL)
 		subject_of(cert, out->subject, sizeof(out->subject));
+}
+
+void
+tls_info_subject(X509 *cert, char *buf, size_t cap)
+{
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	if (cert != NULL)
+		subject_of(cert, buf, cap);
+}
+
+/* Each text entry of nid in the subject, NUL-free, at most cap - 1 bytes. */
+static bool
+name_entries(X509 *cert, int nid, const struct allow_list *l, bool casefold,
+    char *seen, size_t cap)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int i = -1;
+
+	seen[0] = '\0';
+	while ((i = X509_NAME_get_index_by_NID(name, nid, i)) >= 0) {
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(name, i));
+		unsigned char *u = NULL;
+		int n = ASN1_STRING_to_UTF8(&u, d);
+		bool ok;
+
+		if (n < 0)
+			continue;
+		if ((int)strlen((char *)u) != n) { /* embedded NUL */
+			OPENSSL_free(u);
+			continue;
+		}
+		snprintf(seen, cap, "%s", (char *)u);
+		ok = allow_list_match(l, (char *)u, casefold);
+		OPENSSL_free(u);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static bool
+san_entries(X509 *cert, int type, const struct allow_list *l, bool casefold,
+    char *seen, size_t cap)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name,
+	    NULL, NULL);
+	bool ok = false;
+	int i;
+
+	seen[0] = '\0';
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && !ok;
+	     i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *s;
+		char v[256];
+		int n;
+
+		if (g->type != type)
+			continue;
+		s = type == GEN_DNS ? g->d.dNSName : g->d.uniformResourceIdentifier;
+		n = ASN1_STRING_length(s);
+		if (n <= 0 || (size_t)n >= sizeof(v))
+			continue;
+		memcpy(v, ASN1_STRING_get0_data(s), (size_t)n);
+		v[n] = '\0';
+		if (strlen(v) != (size_t)n)
+			continue;
+		snprintf(seen, cap, "%s", v);
+		ok = allow_list_match(l, v, casefold);
+	}
+	GENERAL_NAMES_free(gens);
+	return ok;
+}
+
+bool
+tls_info_allowed(X509 *cert, struct allow_list *const *allow, char *why,
+    size_t cap)
+{
+	static const struct {
+		const char *what;
+		int nid;  /* subject entry, or */
+		int type; /* SAN type */
+		bool casefold;
+	} rule[ALLOW_KIND_COUNT] = {
+		[ALLOW_CN] = { "CN", NID_commonName, -1, false },
+		[ALLOW_OU] = { "OU", NID_organizationalUnitName, -1, false },
+		[ALLOW_SAN_DNS] = { "DNS SAN", NID_undef, GEN_DNS, true },
+		[ALLOW_SAN_URI] = { "URI SAN", NID_undef, GEN_URI, false },
+	};
+	size_t k;
+
+	for (k = 0; k < ALLOW_KIND_COUNT; k++) {
+		char seen[256];
+		bool ok;
+
+		if (allow[k] == NULL)
+			continue;
+		ok = rule[k].nid != NID_undef
+		    ? name_entries(cert, rule[k].nid, allow[k],
+			  rule[k].casefold, seen, sizeof(seen))
+		    : san_entries(cert, rule[k].type, allow[k],
+			  rule[k].casefold, seen, sizeof(seen));
+		if (ok)
+			continue;
+		if (seen[0] != '\0')
+			snprintf(why, cap, "%s '%s' matches no %s pattern",
+			    rule[k].what, seen, config_allow_keys[k]);
+		else
+			snprintf(why, cap, "no %s in the certificate for %s",
+			    rule[k].what, config_allow_keys[k]);
+		return false;
+	}
+	return true;
+}
+
+void
+tls_info_cert_names(X509 *cert, void (*fn)(const char *name, void *arg),
+    void *arg)
+{
+	GENERAL_NAMES *gens;
+	bool any = false;
+	int i;
+
+	if (cert == NULL)
+		return;
+	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char v[300];
+		int n;
+
+		if (g->type != GEN_DNS)
+			continue;
+		n = ASN1_STRING_length(g->d.dNSName);
+		if (n <= 0 || (size_t)n >= sizeof(v))
+			continue;
+		memcpy(v, ASN1_STRING_get0_data(g->d.dNSName), (size_t)n);
+		v[n] = '\0';
+		any = true;
+		fn(v, arg);
+	}
+	GENERAL_NAMES_free(gens);
+	if (!any) {
+		X509_NAME *name = X509_get_subject_name(cert);
+		int j = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+		unsigned char *u = NULL;
+
+		if (j >= 0 &&
+		    ASN1_STRING_to_UTF8(&u,
+			X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, j))) >
+			0) {
+			fn((char *)u, arg);
+			OPENSSL_free(u);
+		}
+	}
 }
