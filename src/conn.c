@@ -627,6 +627,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	switch (c->state) {
 	case CONN_HANDSHAKE:
 		if (what & BEV_EVENT_CONNECTED) {
+			tls_ctx_handshake_done(conn_ssl(c));
 			start_upstream(c);
 			return;
 		}

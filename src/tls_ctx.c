@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -72,6 +74,15 @@ static int idx_site = -1;     /* SSL_CTX -> struct tls_site * */
 static int idx_listener = -1; /* listener SSL_CTX -> owned tls_listener */
 static int idx_psk = -1;      /* SSL -> const struct psk_entry * */
 static int idx_refusal = -1;  /* SSL -> owned char * */
+static int idx_secret = -1;   /* SSL -> owned struct traffic_secret * */
+
+/* The server's first application traffic secret, kept during a TLS 1.3
+ * handshake on sites with allowlists so that a refusal can be sent as an
+ * access_denied alert (see send_access_denied). */
+struct traffic_secret {
+	size_t len;
+	unsigned char b[EVP_MAX_MD_SIZE];
+};
 
 const char *
 tls_errors_str(char *buf, size_t cap)
@@ -129,6 +140,20 @@ refusal_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	free(ptr);
 }
 
+static void
+secret_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ptr != NULL)
+		OPENSSL_cleanse(ptr, sizeof(struct traffic_secret));
+	free(ptr);
+}
+
 static int
 init_indexes(void)
 {
@@ -140,8 +165,9 @@ init_indexes(void)
 	idx_psk = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	idx_refusal = SSL_get_ex_new_index(0, NULL, NULL, NULL,
 	    refusal_free_cb);
+	idx_secret = SSL_get_ex_new_index(0, NULL, NULL, NULL, secret_free_cb);
 	if (idx_site < 0 || idx_listener < 0 || idx_psk < 0 ||
-	    idx_refusal < 0)
+	    idx_refusal < 0 || idx_secret < 0)
 		return -1;
 	return 0;
 }
@@ -180,6 +206,18 @@ tls_ctx_refusal(const SSL *ssl)
 {
 	return ssl != NULL && idx_refusal >= 0
 	    ? SSL_get_ex_data(ssl, idx_refusal) : NULL;
+}
+
+void
+tls_ctx_handshake_done(SSL *ssl)
+{
+	void *ts;
+
+	if (ssl == NULL || idx_secret < 0 ||
+	    (ts = SSL_get_ex_data(ssl, idx_secret)) == NULL)
+		return;
+	SSL_set_ex_data(ssl, idx_secret, NULL);
+	secret_free_cb(NULL, ts, NULL, 0, 0, NULL);
 }
 
 const char *
@@ -625,6 +663,16 @@ ctx_new(const struct build *b, const char *site_name, bool warn)
 		return NULL;
 	}
 	EVP_MD_CTX_free(mdc);
+	/*
+	 * An external PSK is bound to SHA-256 (RFC 8446 4.2.11) and the
+	 * server prefers its own order: put a SHA-256 suite first so that
+	 * PSK clients are not pushed into a certificate handshake.
+	 */
+	if (l->psk_file != NULL && l->tls.ciphersuites == NULL &&
+	    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:"
+					  "TLS_CHACHA20_POLY1305_SHA256:"
+					  "TLS_AES_256_GCM_SHA384") != 1)
+		ERR_clear_error();
 	if (set_versions(ctx, b, l->tls.versions) < 0 ||
 	    set_ciphers(ctx, b, warn) < 0) {
 		SSL_CTX_free(ctx);
@@ -634,6 +682,157 @@ ctx_new(const struct build *b, const char *site_name, bool warn)
 }
 
 /* --- handshake callbacks (worker threads) --- */
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Keep SERVER_TRAFFIC_SECRET_0 (TLS 1.3) until the client's certificate
+ * has been checked. Installed only on sites with allowlists. */
+static void
+keylog_cb(const SSL *cssl, const char *line)
+{
+	static const char tag[] = "SERVER_TRAFFIC_SECRET_0 ";
+	SSL *ssl = (SSL *)(uintptr_t)cssl;
+	struct traffic_secret *ts;
+	const char *p;
+	size_t n = 0;
+
+	if (strncmp(line, tag, sizeof(tag) - 1) != 0 ||
+	    (p = strchr(line + sizeof(tag) - 1, ' ')) == NULL)
+		return;
+	if ((ts = calloc(1, sizeof(*ts))) == NULL)
+		return;
+	for (p++; p[0] != '\0' && p[1] != '\0' && n < sizeof(ts->b);
+	     p += 2) {
+		int hi = hexval(p[0]), lo = hexval(p[1]);
+
+		if (hi < 0 || lo < 0)
+			break;
+		ts->b[n++] = (unsigned char)(hi << 4 | lo);
+	}
+	ts->len = n;
+	secret_free_cb(NULL, SSL_get_ex_data(ssl, idx_secret), NULL, 0, 0,
+	    NULL);
+	if (SSL_set_ex_data(ssl, idx_secret, ts) != 1)
+		secret_free_cb(NULL, ts, NULL, 0, 0, NULL);
+}
+
+static int
+tls13_expand(const EVP_MD *md, const struct traffic_secret *ts,
+    const char *label, unsigned char *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS13-KDF", NULL);
+	EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM p[7], *q = p;
+	int rc;
+
+	EVP_KDF_free(kdf);
+	if (kctx == NULL)
+		return -1;
+	*q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)(uintptr_t)EVP_MD_get0_name(md), 0);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)(uintptr_t)ts->b, ts->len);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PREFIX,
+	    (void *)(uintptr_t) "tls13 ", 6);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL,
+	    (void *)(uintptr_t)label, strlen(label));
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_DATA,
+	    (void *)(uintptr_t) "", 0);
+	*q = OSSL_PARAM_construct_end();
+	rc = EVP_KDF_derive(kctx, out, len, p) == 1 ? 0 : -1;
+	EVP_KDF_CTX_free(kctx);
+	return rc;
+}
+
+/*
+ * OpenSSL 3.0 derives the alert of a failed certificate check from the
+ * X509 error, and no X509 error maps to access_denied. So when an
+ * allowlist refuses a client, write that alert to the socket ourselves,
+ * just before OpenSSL's own: in TLS 1.2 the server has not yet switched
+ * to encryption at this point, so it is a plaintext record; in TLS 1.3
+ * the server has sent its Finished and nothing since, so it is the first
+ * record under the server's application traffic key (sequence number 0).
+ */
+static void
+send_access_denied(SSL *ssl)
+{
+	unsigned char rec[5 + 3 + 16];
+	int fd = SSL_get_fd(ssl);
+	size_t len;
+
+	if (fd < 0)
+		return;
+	if (SSL_version(ssl) <= TLS1_2_VERSION) {
+		rec[0] = 21; /* alert */
+		rec[1] = 3;
+		rec[2] = SSL_version(ssl) == TLS1_VERSION ? 1
+		    : SSL_version(ssl) == TLS1_1_VERSION  ? 2
+							  : 3;
+		rec[3] = 0;
+		rec[4] = 2;
+		rec[5] = SSL3_AL_FATAL;
+		rec[6] = SSL_AD_ACCESS_DENIED;
+		len = 7;
+	} else {
+		const struct traffic_secret *ts =
+		    SSL_get_ex_data(ssl, idx_secret);
+		const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+		const EVP_MD *md = c != NULL ? SSL_CIPHER_get_handshake_digest(c)
+					     : NULL;
+		const EVP_CIPHER *aead = c != NULL
+		    ? EVP_get_cipherbynid(SSL_CIPHER_get_cipher_nid(c))
+		    : NULL;
+		unsigned char key[32], iv[12];
+		unsigned char inner[3] = { SSL3_AL_FATAL, SSL_AD_ACCESS_DENIED,
+			21 };
+		EVP_CIPHER_CTX *cc;
+		int klen, outl = 0, ok;
+
+		if (ts == NULL || md == NULL || aead == NULL ||
+		    (klen = EVP_CIPHER_get_key_length(aead)) <= 0 ||
+		    (size_t)klen > sizeof(key) ||
+		    tls13_expand(md, ts, "key", key, (size_t)klen) < 0 ||
+		    tls13_expand(md, ts, "iv", iv, sizeof(iv)) < 0)
+			return;
+		rec[0] = 23; /* application_data */
+		rec[1] = 3;
+		rec[2] = 3;
+		rec[3] = 0;
+		rec[4] = sizeof(inner) + 16;
+		cc = EVP_CIPHER_CTX_new();
+		ok = cc != NULL &&
+		    EVP_EncryptInit_ex(cc, aead, NULL, NULL, NULL) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_AEAD_SET_IVLEN,
+			sizeof(iv), NULL) == 1 &&
+		    EVP_EncryptInit_ex(cc, NULL, NULL, key, iv) == 1 &&
+		    EVP_EncryptUpdate(cc, NULL, &outl, rec, 5) == 1 &&
+		    EVP_EncryptUpdate(cc, rec + 5, &outl, inner,
+			sizeof(inner)) == 1 &&
+		    EVP_EncryptFinal_ex(cc, rec + 5 + outl, &outl) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_AEAD_GET_TAG, 16,
+			rec + 5 + sizeof(inner)) == 1;
+		EVP_CIPHER_CTX_free(cc);
+		OPENSSL_cleanse(key, sizeof(key));
+		if (!ok)
+			return;
+		len = sizeof(rec);
+	}
+	/* Best effort: the handshake fails either way. */
+	if (send(fd, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return;
+}
 
 static int
 verify_cb(int ok, X509_STORE_CTX *sctx)
@@ -677,6 +876,7 @@ verify_cb(int ok, X509_STORE_CTX *sctx)
 		    subject, why);
 		X509_STORE_CTX_set_error(sctx,
 		    X509_V_ERR_APPLICATION_VERIFICATION);
+		send_access_denied(ssl);
 		return 0;
 	}
 	return ok;
@@ -1072,6 +1272,8 @@ site_init(const struct build *b, struct tls_listener *tl, size_t si,
 		if (t->allow[i] != NULL)
 			site->has_allow = true;
 	}
+	if (site->has_allow)
+		SSL_CTX_set_keylog_callback(ctx, keylog_cb);
 	if (tl->conf->alpn != NULL)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	if (SSL_CTX_set_ex_data(ctx, idx_site, site) != 1) {

@@ -74,6 +74,9 @@ size_t tls_ctx_sites(SSL_CTX *ctx, SSL_CTX **v, size_t cap);
  * the name of the bundle serving it (NULL for the listener's certfile);
  * the PSK identity it authenticated with. Valid while ssl lives. */
 const char *tls_ctx_refusal(const SSL *ssl);
+
+/* Drop what only the handshake needed (worker thread, once connected). */
+void tls_ctx_handshake_done(SSL *ssl);
 const char *tls_ctx_site_name(const SSL *ssl);
 const char *tls_ctx_psk_identity(const SSL *ssl);
 

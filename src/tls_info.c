@@ -34,6 +34,19 @@ subject_of(X509 *cert, char *buf, size_t cap)
 	BIO_free(bio);
 }
 
+static bool
+psk_used(SSL *ssl)
+{
+	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+	int kx;
+
+	if (SSL_version(ssl) >= TLS1_3_VERSION)
+		return SSL_session_reused(ssl) == 1;
+	kx = c != NULL ? SSL_CIPHER_get_kx_nid(c) : NID_undef;
+	return kx == NID_kx_psk || kx == NID_kx_ecdhe_psk ||
+	    kx == NID_kx_dhe_psk || kx == NID_kx_rsa_psk;
+}
+
 void
 tls_info_get(SSL *ssl, int handshake_done, struct tls_info *out)
 {
@@ -58,7 +71,10 @@ tls_info_get(SSL *ssl, int handshake_done, struct tls_info *out)
 
 		if ((v = tls_ctx_site_name(ssl)) != NULL)
 			snprintf(out->cert, sizeof(out->cert), "%s", v);
-		if ((v = tls_ctx_psk_identity(ssl)) != NULL)
+		/* The callbacks saw the identity; whether the key was used is
+		 * another matter (TLS 1.3 falls back to the certificate when
+		 * the PSK does not fit the cipher suite). */
+		if ((v = tls_ctx_psk_identity(ssl)) != NULL && psk_used(ssl))
 			snprintf(out->psk, sizeof(out->psk), "%s", v);
 		SSL_get0_alpn_selected(ssl, &a, &alen);
 		if (alen > 0 && alen < sizeof(out->alpn)) {
