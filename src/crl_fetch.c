@@ -1,0 +1,1208 @@
+/*
+ * crl_fetch: the process-wide cache of CRLs fetched over HTTP from the
+ * client certificates' CRL Distribution Points, the fetcher threads that
+ * fill and refresh it, and the X509_STORE lookup that hands its CRLs to
+ * verification. Worker threads only take the cache mutex to look up or
+ * queue a URL; they never wait for the network. This file reads no
+ * configuration and builds no SSL_CTX (tls_ctx.c does both).
+ */
+#include "build_config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/http.h>
+#include <openssl/httperr.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "compat.h"
+#include "crl_fetch.h"
+#include "log.h"
+
+/* At most this many distribution points are cached; more are not fetched. */
+static const size_t CACHE_MAX = 1024;
+/* Largest CRL body accepted. */
+static const size_t BODY_MAX = 64u << 20;
+/* A failed fetch is retried after this long (or crl_refresh_interval when
+ * that is shorter); so is a CRL whose next update has already passed. */
+static const long RETRY_MS = 30000;
+static const int REDIRECTS_MAX = 5;
+/* Longest URL taken from a certificate. */
+static const size_t URL_MAX = 1024;
+/* Distribution point URIs looked at per certificate. */
+enum { DPS_MAX = 8 };
+/* Fetches that run at the same time (one thread each, started on demand). */
+enum { FETCHERS = 4 };
+
+static const long DEFAULT_REFRESH_MS = 900000;
+static const long DEFAULT_TIMEOUT_MS = 15000;
+
+/*
+ * Static states for crl_fetch_missing(); the full reason goes to the log.
+ */
+static const char ST_PENDING[] = "pending";
+static const char ST_BAD_URL[] = "failed: bad URL";
+static const char ST_RESOLVE[] = "failed: cannot resolve host";
+static const char ST_CONNECT[] = "failed: cannot connect";
+static const char ST_TIMEOUT[] = "failed: timeout";
+static const char ST_HTTP[] = "failed: HTTP error";
+static const char ST_STATUS[] = "failed: HTTP error status";
+static const char ST_REDIRECT[] = "failed: bad redirect";
+static const char ST_TOO_LARGE[] = "failed: response too large";
+static const char ST_NOT_CRL[] = "failed: not a CRL";
+static const char ST_NOMEM[] = "failed: out of memory";
+static const char ST_STOPPING[] = "failed: shutting down";
+static const char ST_FULL[] = "failed: cache full";
+static const char ST_NOT_QUEUED[] = "failed: not queued";
+
+/* One distribution point. Entries are only removed by crl_fetch_shutdown,
+ * after the fetchers have stopped, so a fetcher may use one unlocked while
+ * it is busy. */
+struct entry {
+	char *url; /* owned; immutable */
+	X509_NAME
+	    *issuer;   /* owned; issuer of the first certificate naming it */
+	X509_CRL *crl; /* owned; the last good CRL, NULL before the first */
+	unsigned char md[EVP_MAX_MD_SIZE]; /* SHA-256 of crl */
+	const char *state; /* NULL = fine; else why the last fetch failed */
+	bool busy;	   /* a fetcher has it */
+	int64_t due_ms;	   /* monotonic time of the next fetch */
+	long refresh_ms;   /* shortest crl_refresh_interval naming it */
+	long timeout_ms;   /* longest crl_fetch_timeout naming it */
+	time_t fetched_at; /* when crl was fetched */
+};
+
+struct fetcher {
+	pthread_t tid;
+	int fd; /* socket of the fetch in progress, -1 = none */
+};
+
+/* Everything below is guarded by mu, except cancel[0] which fetchers only
+ * poll, and ex_idx which is set once. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+	struct entry **v;
+	size_t n, cap;
+	struct fetcher f[FETCHERS];
+	size_t nthreads;
+	size_t nidle;
+	int cancel[2]; /* a byte in it wakes every fetcher for shutdown */
+	bool stopping;
+	bool full_logged;
+	bool spawn_logged;
+} cache = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cancel = { -1, -1 },
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool init_ok;
+static int ex_idx = -1;
+
+struct fetch_result {
+	X509_CRL *crl;	   /* owned; set on success */
+	const char *state; /* static; set on failure */
+	char why[320];	   /* the failure in full */
+};
+
+struct dp {
+	const char *p; /* into the certificate's decoded extension */
+	size_t len;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+params_free_cb(
+    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static void
+init_once(void)
+{
+	pthread_condattr_t ca;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&cache.cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return;
+	}
+	pthread_condattr_destroy(&ca);
+	ex_idx =
+	    X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, params_free_cb);
+	init_ok = ex_idx >= 0;
+}
+
+static const char *
+tm_str(const struct tm *tm, char *buf, size_t cap)
+{
+	if (strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", tm) == 0)
+		snprintf(buf, cap, "?");
+	return buf;
+}
+
+static const char *
+asn1_time_str(const ASN1_TIME *t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	if (t == NULL) {
+		snprintf(buf, cap, "none");
+		return buf;
+	}
+	if (ASN1_TIME_to_tm(t, &tm) != 1) {
+		ERR_clear_error();
+		snprintf(buf, cap, "?");
+		return buf;
+	}
+	return tm_str(&tm, buf, cap);
+}
+
+static const char *
+time_str(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, cap, "?");
+		return buf;
+	}
+	return tm_str(&tm, buf, cap);
+}
+
+static void fail(struct fetch_result *r, const char *state, const char *fmt,
+    ...) MQ_PRINTF(3, 4);
+
+/* Record the first failure of a fetch; later ones are consequences. */
+static void
+fail(struct fetch_result *r, const char *state, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->state != NULL)
+		return;
+	r->state = state;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+/* Drain the OpenSSL error queue into buf with each entry's data (the HTTP
+ * status, for one), "; "-separated. */
+static const char *
+http_errors(char *buf, size_t cap)
+{
+	const char *data;
+	unsigned long e;
+	size_t n = 0;
+	int flags;
+
+	buf[0] = '\0';
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		const char *r = ERR_reason_error_string(e);
+		int w;
+
+		if ((flags & ERR_TXT_STRING) == 0)
+			data = "";
+		w = snprintf(buf + n, cap - n, "%s%s%s%s", n > 0 ? "; " : "",
+		    r != NULL ? r : "error", data[0] != '\0' ? ": " : "", data);
+		if (w < 0 || (size_t)w >= cap - n)
+			break;
+		n += (size_t)w;
+	}
+	ERR_clear_error();
+	if (buf[0] == '\0')
+		snprintf(buf, cap, "connection closed");
+	return buf;
+}
+
+/* --- the cache (mu held) --- */
+
+static struct entry *
+find_locked(const char *url, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < cache.n; i++) {
+		struct entry *e = cache.v[i];
+
+		if (strlen(e->url) == len && memcmp(e->url, url, len) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	if (e == NULL)
+		return;
+	X509_CRL_free(e->crl);
+	X509_NAME_free(e->issuer);
+	free(e->url);
+	free(e);
+}
+
+static void *fetcher_main(void *arg);
+
+/* Start one more fetcher. Signals stay with the main thread. */
+static void
+spawn_locked(void)
+{
+	sigset_t all, old;
+	size_t i = cache.nthreads;
+	int rc;
+
+	if (i >= FETCHERS || cache.stopping)
+		return;
+	if (cache.cancel[0] < 0 && pipe(cache.cancel) != 0) {
+		cache.cancel[0] = cache.cancel[1] = -1;
+		rc = errno;
+		goto failed;
+	}
+	cache.f[i].fd = -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(
+	    &cache.f[i].tid, NULL, fetcher_main, (void *)(uintptr_t)i);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0) {
+		cache.nthreads++;
+		return;
+	}
+failed:
+	if (!cache.spawn_logged)
+		log_error("crl: cannot start a CRL fetch thread: %s "
+			  "(will try again with the next new distribution "
+			  "point)",
+		    strerror(rc));
+	cache.spawn_logged = true;
+}
+
+/* Wake a fetcher for newly due work, starting one if none is idle. */
+static void
+kick_locked(void)
+{
+	int64_t now = now_ms();
+	size_t i, due = 0;
+
+	for (i = 0; i < cache.n; i++)
+		if (!cache.v[i]->busy && cache.v[i]->due_ms <= now)
+			due++;
+	if (due > cache.nidle)
+		spawn_locked();
+	pthread_cond_broadcast(&cache.cv);
+}
+
+/* Add url (len bytes) to the cache, due now. */
+static void
+queue_locked(const char *url, size_t len, const X509_NAME *issuer,
+    const struct crl_fetch_params *p)
+{
+	struct entry *e;
+
+	if (cache.stopping)
+		return;
+	if (cache.n >= CACHE_MAX) {
+		if (!cache.full_logged)
+			log_warn("crl: cache full (%zu distribution points): "
+				 "not fetching %.*s; further ones are not "
+				 "logged",
+			    CACHE_MAX, (int)len, url);
+		cache.full_logged = true;
+		return;
+	}
+	if (cache.n == cache.cap) {
+		size_t cap = cache.cap > 0 ? cache.cap * 2 : 16;
+		struct entry **v = realloc(cache.v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return;
+		cache.v = v;
+		cache.cap = cap;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return;
+	e->url = strndup(url, len);
+	e->issuer = X509_NAME_dup(issuer);
+	if (e->url == NULL || e->issuer == NULL) {
+		ERR_clear_error();
+		entry_free(e);
+		return;
+	}
+	e->due_ms = now_ms();
+	e->refresh_ms = p->refresh_ms > 0 ? p->refresh_ms : DEFAULT_REFRESH_MS;
+	e->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : DEFAULT_TIMEOUT_MS;
+	cache.v[cache.n++] = e;
+	log_debug("crl: queued the first fetch of %s", e->url);
+	kick_locked();
+}
+
+/* A listener with a shorter refresh interval or a longer timeout also uses
+ * e: the shortest interval and the longest timeout apply. */
+static void
+adopt_params_locked(struct entry *e, const struct crl_fetch_params *p)
+{
+	if (p->timeout_ms > e->timeout_ms)
+		e->timeout_ms = p->timeout_ms;
+	if (p->refresh_ms > 0 && p->refresh_ms < e->refresh_ms) {
+		int64_t due = now_ms() + p->refresh_ms;
+
+		e->refresh_ms = p->refresh_ms;
+		if (!e->busy && e->crl != NULL && e->due_ms > due) {
+			e->due_ms = due;
+			pthread_cond_broadcast(&cache.cv);
+		}
+	}
+}
+
+/* --- certificates --- */
+
+/*
+ * The http:// URIs among the full names of x's CRL distribution points,
+ * without repeats, at most DPS_MAX. The slices point into *dps, which the
+ * caller frees with CRL_DIST_POINTS_free (NULL when x has none).
+ */
+static size_t
+http_dps(X509 *x, CRL_DIST_POINTS **dps, struct dp out[DPS_MAX])
+{
+	size_t n = 0, k;
+	int i, j;
+
+	ERR_set_mark();
+	*dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+	ERR_pop_to_mark();
+	for (i = 0; i < sk_DIST_POINT_num(*dps) && n < DPS_MAX; i++) {
+		const DIST_POINT *dp = sk_DIST_POINT_value(*dps, i);
+		GENERAL_NAMES *names;
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		names = dp->distpoint->name.fullname;
+		for (j = 0; j < sk_GENERAL_NAME_num(names) && n < DPS_MAX;
+		     j++) {
+			const ASN1_IA5STRING *s;
+			const unsigned char *d;
+			int type, len;
+			bool clean = true;
+
+			s = GENERAL_NAME_get0_value(
+			    sk_GENERAL_NAME_value(names, j), &type);
+			if (type != GEN_URI || s == NULL)
+				continue;
+			d = ASN1_STRING_get0_data(s);
+			len = ASN1_STRING_length(s);
+			if (len <= 7 || (size_t)len > URL_MAX ||
+			    memcmp(d, "http://", 7) != 0)
+				continue;
+			/* It goes into a request line and the log. */
+			for (k = 0; k < (size_t)len; k++)
+				if (d[k] <= 0x20 || d[k] >= 0x7f)
+					clean = false;
+			for (k = 0; k < n && clean; k++)
+				if (out[k].len == (size_t)len &&
+				    memcmp(out[k].p, d, (size_t)len) == 0)
+					clean = false;
+			if (!clean)
+				continue;
+			out[n].p = (const char *)d;
+			out[n].len = (size_t)len;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * True when every signature from the current certificate up to one from
+ * the trust store verifies. Revocation is checked before the chain's
+ * signatures are, so without this any client could make us fetch URLs of
+ * its choosing and fill the cache.
+ */
+static bool
+path_trusted(const X509_STORE_CTX *ctx, const X509 *x)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int n = sk_X509_num(chain);
+	int untrusted = X509_STORE_CTX_get_num_untrusted(ctx);
+	int i = X509_STORE_CTX_get_error_depth(ctx);
+	bool ok = true;
+
+	if (i < 0 || i >= n || sk_X509_value(chain, i) != x || untrusted >= n)
+		return false;
+	ERR_set_mark();
+	for (; i < untrusted && ok; i++) {
+		EVP_PKEY *k = X509_get0_pubkey(sk_X509_value(chain, i + 1));
+
+		ok = k != NULL && X509_verify(sk_X509_value(chain, i), k) == 1;
+	}
+	ERR_pop_to_mark();
+	return ok;
+}
+
+/* --- verification (worker threads) --- */
+
+/*
+ * The store's own CRLs for issuer, plus every cached CRL from that issuer.
+ * Queues the fetch of the current certificate's distribution points that
+ * are not cached yet. Returns NULL when there is none.
+ */
+static STACK_OF(X509_CRL) *
+    lookup_crls_cb(const X509_STORE_CTX *ctx, const X509_NAME *issuer)
+{
+	STACK_OF(X509_CRL) *sk = X509_STORE_CTX_get1_crls(ctx, issuer);
+	X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
+	const struct crl_fetch_params *p = NULL;
+	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+	CRL_DIST_POINTS *dps = NULL;
+	struct dp dp[DPS_MAX];
+	size_t ndp = 0, i, nnew = 0;
+
+	if (store != NULL && ex_idx >= 0)
+		p = X509_STORE_get_ex_data(store, ex_idx);
+	if (p == NULL || x == NULL)
+		return sk;
+	if (sk == NULL && (sk = sk_X509_CRL_new_null()) == NULL)
+		return NULL;
+	ndp = http_dps(x, &dps, dp);
+
+	pthread_mutex_lock(&cache.mu);
+	for (i = 0; i < ndp; i++) {
+		struct entry *e = find_locked(dp[i].p, dp[i].len);
+
+		if (e != NULL)
+			adopt_params_locked(e, p);
+		else
+			nnew++;
+	}
+	for (i = 0; i < cache.n; i++) {
+		X509_CRL *crl = cache.v[i]->crl;
+
+		if (crl == NULL ||
+		    X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) != 0)
+			continue;
+		if (!X509_CRL_up_ref(crl))
+			continue;
+		if (sk_X509_CRL_push(sk, crl) <= 0)
+			X509_CRL_free(crl);
+	}
+	pthread_mutex_unlock(&cache.mu);
+
+	/* Verify outside the lock; only for points we have not seen. */
+	if (nnew > 0 && path_trusted(ctx, x)) {
+		pthread_mutex_lock(&cache.mu);
+		for (i = 0; i < ndp; i++)
+			if (find_locked(dp[i].p, dp[i].len) == NULL)
+				queue_locked(dp[i].p, dp[i].len,
+				    X509_get_issuer_name(x), p);
+		pthread_mutex_unlock(&cache.mu);
+	}
+	CRL_DIST_POINTS_free(dps);
+	if (sk_X509_CRL_num(sk) <= 0) {
+		sk_X509_CRL_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+int
+crl_fetch_attach(X509_STORE *store, const struct crl_fetch_params *p)
+{
+	struct crl_fetch_params *copy, *old;
+
+	if (pthread_once(&once, init_once) != 0 || !init_ok)
+		return -1;
+	copy = malloc(sizeof(*copy));
+	if (copy == NULL)
+		return -1;
+	*copy = *p;
+	old = X509_STORE_get_ex_data(store, ex_idx);
+	if (X509_STORE_set_ex_data(store, ex_idx, copy) != 1) {
+		ERR_clear_error();
+		free(copy);
+		return -1;
+	}
+	free(old);
+	X509_STORE_set_lookup_crls(store, lookup_crls_cb);
+	return 0;
+}
+
+bool
+crl_fetch_missing(
+    X509_STORE_CTX *ctx, char *url, size_t cap, const char **state)
+{
+	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+	CRL_DIST_POINTS *dps = NULL;
+	struct dp dp[DPS_MAX];
+	const char *found = NULL, *st = NULL;
+	size_t ndp, i;
+
+	if (x == NULL || pthread_once(&once, init_once) != 0 || !init_ok)
+		return false;
+	ndp = http_dps(x, &dps, dp);
+	pthread_mutex_lock(&cache.mu);
+	for (i = 0; i < ndp && found == NULL; i++) {
+		struct entry *e = find_locked(dp[i].p, dp[i].len);
+
+		if (e == NULL) {
+			st = cache.n >= CACHE_MAX ? ST_FULL : ST_NOT_QUEUED;
+			snprintf(url, cap, "%.*s", (int)dp[i].len, dp[i].p);
+			found = url;
+		} else if (e->crl == NULL) {
+			st = e->state != NULL ? e->state : ST_PENDING;
+			snprintf(url, cap, "%s", e->url);
+			found = url;
+		}
+	}
+	/* A certificate without distribution points of its own (a root, for
+	 * crl_check = chain) waits for its issuer's CRL fetched for another
+	 * certificate. */
+	for (i = 0; ndp == 0 && i < cache.n && found == NULL; i++) {
+		const struct entry *e = cache.v[i];
+
+		if (e->crl == NULL &&
+		    X509_NAME_cmp(e->issuer, X509_get_issuer_name(x)) == 0) {
+			st = e->state != NULL ? e->state : ST_PENDING;
+			snprintf(url, cap, "%s", e->url);
+			found = url;
+		}
+	}
+	pthread_mutex_unlock(&cache.mu);
+	CRL_DIST_POINTS_free(dps);
+	if (found == NULL)
+		return false;
+	*state = st;
+	return true;
+}
+
+/* --- fetching (fetcher threads, mu not held) --- */
+
+/* Register fd as slot's socket so that shutdown can cut it. False when
+ * shutting down. */
+static bool
+hold_fd(size_t slot, int fd)
+{
+	bool ok;
+
+	pthread_mutex_lock(&cache.mu);
+	ok = !cache.stopping;
+	if (ok)
+		cache.f[slot].fd = fd;
+	pthread_mutex_unlock(&cache.mu);
+	return ok;
+}
+
+static void
+close_fd(size_t slot, int fd)
+{
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&cache.mu);
+	cache.f[slot].fd = -1;
+	pthread_mutex_unlock(&cache.mu);
+	close(fd);
+}
+
+static bool
+stopping(void)
+{
+	bool s;
+
+	pthread_mutex_lock(&cache.mu);
+	s = cache.stopping;
+	pthread_mutex_unlock(&cache.mu);
+	return s;
+}
+
+/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 shutting
+ * down. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd[2];
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0)
+			return 0;
+		pfd[0].fd = fd;
+		pfd[0].events = events;
+		pfd[1].fd = cache.cancel[0];
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		rc = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (pfd[1].revents != 0)
+			return -1;
+		if (rc > 0 && pfd[0].revents != 0)
+			return 1;
+	}
+}
+
+/* Connect to host:port (a numeric port) before deadline. Returns the
+ * non-blocking socket, held in slot, or -1 with r set. */
+static int
+dial(size_t slot, const char *host, const char *port, int64_t deadline,
+    struct fetch_result *r)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char h[256];
+	size_t len = strlen(host);
+	int fd = -1, err = 0, rc;
+
+	/* "[::1]" from the URL; getaddrinfo wants "::1". */
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+		snprintf(h, sizeof(h), "%.*s", (int)(len - 2), host + 1);
+	else
+		snprintf(h, sizeof(h), "%s", host);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(h, port, &hints, &res);
+	if (rc != 0) {
+		fail(r, ST_RESOLVE, "cannot resolve %s: %s", h,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		socklen_t sl = sizeof(err);
+		int w;
+
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (!hold_fd(slot, fd)) {
+			close(fd);
+			fd = -1;
+			fail(r, ST_STOPPING, "shutting down");
+			break;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		if (err == EINPROGRESS) {
+			w = wait_fd(fd, POLLOUT, deadline);
+			if (w == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) ==
+				0 &&
+			    err == 0)
+				break;
+			if (w == 0)
+				fail(r, ST_TIMEOUT,
+				    "connecting to %s port %s timed out", h,
+				    port);
+			else if (w < 0)
+				fail(r, ST_STOPPING, "shutting down");
+		}
+		close_fd(slot, fd);
+		fd = -1;
+		if (r->state != NULL)
+			break;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fail(r, ST_CONNECT, "cannot connect to %s port %s: %s", h, port,
+		    strerror(err != 0 ? err : ECONNREFUSED));
+	return fd;
+}
+
+/* Read the rest of the response from fd until the server closes it. */
+static unsigned char *
+read_body(int fd, int64_t deadline, size_t *len, struct fetch_result *r)
+{
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	for (;;) {
+		ssize_t got;
+
+		if (n == cap) {
+			size_t ncap = cap > 0 ? cap * 2 : 65536;
+			unsigned char *nb;
+
+			if (cap > BODY_MAX) {
+				fail(r, ST_TOO_LARGE,
+				    "the response is larger than %zu MiB",
+				    BODY_MAX >> 20);
+				break;
+			}
+			if (ncap > BODY_MAX + 1)
+				ncap = BODY_MAX + 1;
+			nb = realloc(buf, ncap);
+			if (nb == NULL) {
+				fail(r, ST_NOMEM, "out of memory");
+				break;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got > 0) {
+			n += (size_t)got;
+			continue;
+		}
+		if (got == 0) {
+			*len = n;
+			return buf;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int w = wait_fd(fd, POLLIN, deadline);
+
+			if (w == 1)
+				continue;
+			if (w == 0)
+				fail(r, ST_TIMEOUT,
+				    "the response did not end in time");
+			else
+				fail(r, ST_STOPPING, "shutting down");
+			break;
+		}
+		fail(r, ST_HTTP, "reading the response: %s", strerror(errno));
+		break;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int
+no_password_cb(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* A CRL in DER, or the first one in PEM. */
+static X509_CRL *
+parse_crl(const unsigned char *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	X509_CRL *crl;
+	BIO *b;
+
+	if (len == 0 || len > INT_MAX)
+		return NULL;
+	ERR_set_mark();
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	if (crl == NULL && (b = BIO_new_mem_buf(buf, (int)len)) != NULL) {
+		crl = PEM_read_bio_X509_CRL(b, NULL, no_password_cb, NULL);
+		BIO_free(b);
+	}
+	ERR_pop_to_mark();
+	return crl;
+}
+
+/*
+ * The absolute http:// URL a Location header leads to from host:port, in
+ * *next (malloc'd), or fail.
+ */
+static void
+redirect_target(const char *loc, const char *host, const char *port,
+    char **next, struct fetch_result *r)
+{
+	char q[160];
+	size_t len;
+
+	if (strncmp(loc, "http://", 7) == 0) {
+		*next = strdup(loc);
+	} else if (loc[0] == '/') {
+		len = strlen(host) + strlen(port) + strlen(loc) + 16;
+		*next = malloc(len);
+		if (*next != NULL)
+			snprintf(*next, len, "http://%s:%s%s", host, port, loc);
+	} else {
+		fail(r, ST_REDIRECT,
+		    "redirected to %s (only http:// is fetched)",
+		    log_quote(loc, q, sizeof(q)));
+		return;
+	}
+	if (*next == NULL)
+		fail(r, ST_NOMEM, "out of memory");
+}
+
+/*
+ * One HTTP GET of url. On success r->crl is set; on a redirect *next is
+ * the URL to try (malloc'd); otherwise r tells why it failed.
+ */
+static void
+fetch_once(size_t slot, const char *url, int64_t deadline,
+    struct fetch_result *r, char **next)
+{
+	char *host = NULL, *port = NULL, *path = NULL;
+	char *phost = NULL, *pport = NULL, *redir = NULL;
+	STACK_OF(CONF_VALUE) *headers = NULL;
+	OSSL_HTTP_REQ_CTX *rctx = NULL;
+	BIO *bio = NULL, *resp = NULL;
+	unsigned char *body = NULL;
+	const char *proxy;
+	char hostport[300], err[256];
+	size_t blen = 0;
+	int64_t left;
+	int ssl = 0, secs, fd = -1;
+
+	ERR_clear_error();
+	if (OSSL_HTTP_parse_url(
+		url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) != 1 ||
+	    ssl) {
+		fail(r, ST_BAD_URL, "not a usable http:// URL");
+		goto out;
+	}
+	/* http_proxy / no_proxy as curl and wget read them. */
+	proxy = OSSL_HTTP_adapt_proxy(NULL, NULL, host, 0);
+	if (proxy != NULL && OSSL_HTTP_parse_url(proxy, NULL, NULL, &phost,
+				 &pport, NULL, NULL, NULL, NULL) != 1) {
+		fail(r, ST_BAD_URL, "cannot parse the proxy URL in http_proxy");
+		goto out;
+	}
+	fd = dial(slot, phost != NULL ? phost : host,
+	    phost != NULL ? pport : port, deadline, r);
+	if (fd < 0)
+		goto out;
+
+	/* OpenSSL writes the request and parses the status and headers on
+	 * our socket, so that shutdown can cut it; the body we read. */
+	if (strcmp(port, "80") == 0)
+		snprintf(hostport, sizeof(hostport), "%s", host);
+	else
+		snprintf(hostport, sizeof(hostport), "%s:%s", host, port);
+	left = deadline - now_ms();
+	secs = left <= 0 ? 1 : (int)((left + 999) / 1000);
+	bio = BIO_new_socket(fd, BIO_NOCLOSE);
+	if (bio == NULL || X509V3_add_value("Host", hostport, &headers) != 1) {
+		fail(r, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	rctx = OSSL_HTTP_open(
+	    host, port, NULL, NULL, 0, bio, bio, NULL, NULL, 0, secs);
+	if (rctx == NULL ||
+	    OSSL_HTTP_set1_request(rctx, proxy != NULL ? url : path, headers,
+		NULL, NULL, NULL, 0, BODY_MAX, secs, 0) != 1) {
+		fail(r, ST_HTTP, "cannot make the request: %s",
+		    http_errors(err, sizeof(err)));
+		goto out;
+	}
+	resp = OSSL_HTTP_exchange(rctx, &redir);
+	if (resp == NULL) {
+		if (redir != NULL) {
+			ERR_clear_error();
+			redirect_target(redir, host, port, next, r);
+		} else if (stopping()) {
+			fail(r, ST_STOPPING, "shutting down");
+		} else if (now_ms() >= deadline) {
+			fail(r, ST_TIMEOUT, "no response in time");
+		} else {
+			unsigned long e = ERR_peek_error();
+
+			http_errors(err, sizeof(err));
+			fail(r,
+			    ERR_GET_LIB(e) == ERR_LIB_HTTP &&
+				    ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR
+				? ST_STATUS
+				: ST_HTTP,
+			    "%s", err);
+		}
+		goto out;
+	}
+	body = read_body(fd, deadline, &blen, r);
+	if (body == NULL)
+		goto out;
+	r->crl = parse_crl(body, blen);
+	if (r->crl == NULL)
+		fail(r, ST_NOT_CRL,
+		    "the response (%zu bytes) is not a CRL in DER or PEM",
+		    blen);
+out:
+	BIO_free(resp);
+	OSSL_HTTP_REQ_CTX_free(rctx);
+	BIO_free(bio);
+	close_fd(slot, fd);
+	sk_CONF_VALUE_pop_free(headers, X509V3_conf_free);
+	OPENSSL_free(redir);
+	OPENSSL_free(host);
+	OPENSSL_free(port);
+	OPENSSL_free(path);
+	OPENSSL_free(phost);
+	OPENSSL_free(pport);
+	free(body);
+	ERR_clear_error();
+}
+
+/* GET url within timeout_ms, following up to REDIRECTS_MAX redirects. */
+static void
+fetch(size_t slot, const char *url, long timeout_ms, struct fetch_result *r)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	char *cur = strdup(url);
+	int hops;
+
+	if (cur == NULL) {
+		fail(r, ST_NOMEM, "out of memory");
+		return;
+	}
+	for (hops = 0;; hops++) {
+		char *next = NULL;
+
+		fetch_once(slot, cur, deadline, r, &next);
+		free(cur);
+		cur = next;
+		if (cur == NULL || r->crl != NULL || r->state != NULL)
+			break;
+		if (hops == REDIRECTS_MAX) {
+			fail(r, ST_REDIRECT, "more than %d redirects",
+			    REDIRECTS_MAX);
+			break;
+		}
+	}
+	free(cur);
+	if (r->crl == NULL && r->state == NULL)
+		fail(r, ST_HTTP, "no response");
+}
+
+/* How long to keep a CRL: the refresh interval, or less when its next
+ * update comes sooner (but not less than the retry delay). */
+static long
+keep_ms(const X509_CRL *crl, long refresh_ms)
+{
+	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
+	long floor_ms = refresh_ms < RETRY_MS ? refresh_ms : RETRY_MS;
+	int days, secs;
+	int64_t until;
+
+	if (nu == NULL || ASN1_TIME_diff(&days, &secs, NULL, nu) != 1) {
+		ERR_clear_error();
+		return refresh_ms;
+	}
+	until = ((int64_t)days * 86400 + secs) * 1000;
+	if (until >= refresh_ms)
+		return refresh_ms;
+	return until > floor_ms ? (long)until : floor_ms;
+}
+
+/* Take r into e (mu held); fills the log line to write once unlocked. */
+static enum log_level
+apply_locked(struct entry *e, struct fetch_result *r, char *msg, size_t cap)
+{
+	char t1[40], t2[40];
+	int64_t now = now_ms();
+
+	if (r->crl != NULL) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		bool changed, was_failing = e->state != NULL;
+		STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(r->crl);
+		const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(r->crl);
+		bool stale = nu != NULL && X509_cmp_current_time(nu) < 0;
+
+		if (X509_CRL_digest(r->crl, EVP_sha256(), md, &mdlen) != 1) {
+			ERR_clear_error();
+			memset(md, 0, sizeof(md));
+		}
+		changed = e->crl == NULL || memcmp(md, e->md, sizeof(md)) != 0;
+		X509_CRL_free(e->crl);
+		e->crl = r->crl;
+		r->crl = NULL;
+		memcpy(e->md, md, sizeof(md));
+		e->state = NULL;
+		e->fetched_at = time(NULL);
+		e->due_ms = now + keep_ms(e->crl, e->refresh_ms);
+		asn1_time_str(nu, t1, sizeof(t1));
+		if (!changed && !was_failing) {
+			snprintf(msg, cap,
+			    "crl: refreshed %s (unchanged, next "
+			    "update %s)",
+			    e->url, t1);
+			return LOG_LEVEL_DEBUG;
+		}
+		snprintf(msg, cap,
+		    "crl: fetched %s (%d revoked, next update %s%s)", e->url,
+		    rev != NULL ? sk_X509_REVOKED_num(rev) : 0, t1,
+		    stale ? ", already past: the CRL is stale" : "");
+		return stale ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
+	}
+
+	{
+		long retry =
+		    e->refresh_ms < RETRY_MS ? e->refresh_ms : RETRY_MS;
+		bool repeat = e->state == r->state;
+
+		e->state = r->state;
+		e->due_ms = now + retry;
+		if (e->crl != NULL)
+			snprintf(msg, cap,
+			    "crl: fetch of %s failed: %s "
+			    "(keeping the CRL fetched %s; next "
+			    "try in %ld s)",
+			    e->url, r->why,
+			    time_str(e->fetched_at, t2, sizeof(t2)),
+			    (retry + 999) / 1000);
+		else
+			snprintf(msg, cap,
+			    "crl: fetch of %s failed: %s (next "
+			    "try in %ld s)",
+			    e->url, r->why, (retry + 999) / 1000);
+		return repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN;
+	}
+}
+
+/* The due entry with the earliest time, or NULL (mu held). */
+static struct entry *
+next_locked(void)
+{
+	struct entry *best = NULL;
+	size_t i;
+
+	for (i = 0; i < cache.n; i++) {
+		struct entry *e = cache.v[i];
+
+		if (!e->busy && (best == NULL || e->due_ms < best->due_ms))
+			best = e;
+	}
+	return best;
+}
+
+static void *
+fetcher_main(void *arg)
+{
+	size_t slot = (size_t)(uintptr_t)arg;
+	char msg[1024];
+
+	pthread_mutex_lock(&cache.mu);
+	while (!cache.stopping) {
+		struct entry *e = next_locked();
+		struct fetch_result r;
+		enum log_level lv;
+		long timeout_ms;
+
+		if (e == NULL || e->due_ms > now_ms()) {
+			cache.nidle++;
+			if (e == NULL) {
+				pthread_cond_wait(&cache.cv, &cache.mu);
+			} else {
+				struct timespec ts;
+
+				ts.tv_sec = (time_t)(e->due_ms / 1000);
+				ts.tv_nsec = (long)(e->due_ms % 1000) * 1000000;
+				pthread_cond_timedwait(
+				    &cache.cv, &cache.mu, &ts);
+			}
+			cache.nidle--;
+			continue;
+		}
+		e->busy = true;
+		timeout_ms = e->timeout_ms;
+		pthread_mutex_unlock(&cache.mu);
+
+		memset(&r, 0, sizeof(r));
+		log_debug("crl: fetching %s", e->url);
+		fetch(slot, e->url, timeout_ms, &r);
+
+		pthread_mutex_lock(&cache.mu);
+		e->busy = false;
+		if (r.state == ST_STOPPING) {
+			X509_CRL_free(r.crl);
+			break;
+		}
+		lv = apply_locked(e, &r, msg, sizeof(msg));
+		X509_CRL_free(r.crl);
+		pthread_mutex_unlock(&cache.mu);
+		if (lv != LOG_LEVEL_DEBUG)
+			log_msg(lv, "%s", msg);
+		else
+			log_debug("%s", msg);
+		pthread_mutex_lock(&cache.mu);
+	}
+	pthread_mutex_unlock(&cache.mu);
+	return NULL;
+}
+
+void
+crl_fetch_shutdown(void)
+{
+	size_t i, n;
+
+	if (pthread_once(&once, init_once) != 0 || !init_ok)
+		return;
+	pthread_mutex_lock(&cache.mu);
+	cache.stopping = true;
+	pthread_cond_broadcast(&cache.cv);
+	if (cache.cancel[1] >= 0) {
+		ssize_t w;
+
+		do
+			w = write(cache.cancel[1], "x", 1);
+		while (w < 0 && errno == EINTR);
+	}
+	/* A fetch waiting inside OpenSSL sees its socket end. */
+	for (i = 0; i < cache.nthreads; i++)
+		if (cache.f[i].fd >= 0)
+			shutdown(cache.f[i].fd, SHUT_RDWR);
+	n = cache.nthreads;
+	pthread_mutex_unlock(&cache.mu);
+
+	for (i = 0; i < n; i++)
+		pthread_join(cache.f[i].tid, NULL);
+
+	pthread_mutex_lock(&cache.mu);
+	for (i = 0; i < cache.n; i++)
+		entry_free(cache.v[i]);
+	free(cache.v);
+	cache.v = NULL;
+	cache.n = cache.cap = 0;
+	cache.nthreads = cache.nidle = 0;
+	if (cache.cancel[0] >= 0) {
+		close(cache.cancel[0]);
+		close(cache.cancel[1]);
+	}
+	cache.cancel[0] = cache.cancel[1] = -1;
+	cache.full_logged = cache.spawn_logged = false;
+	cache.stopping = false;
+	pthread_mutex_unlock(&cache.mu);
+}
