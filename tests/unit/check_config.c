@@ -1,9 +1,11 @@
 /*
  * check_config.c: unit tests for config.c and config_keys.c: every key set,
- * read back and defaulted; every error path with its exact line and key;
- * line counting through long lines, CRLF, BOM, NUL bytes and a missing last
- * newline; path resolution; the key table against the man page and the
- * example config; and, outside sanitizer builds, every allocation failing.
+ * read back and defaulted, in [listener] and in [cert] bundles; every error
+ * path with its exact line and key; what a bundle inherits from the listener
+ * serving it (config_cert_effective) and the lines it blames; line counting
+ * through long lines, CRLF, BOM, NUL bytes and a missing last newline; path
+ * resolution; the key table against the man page and the example config;
+ * and, outside sanitizer builds, every allocation failing.
  */
 #include "build_config.h"
 
@@ -17,6 +19,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "diag.h"
+#include "sni.h"
 #include "unit.h"
 #include "value.h"
 
@@ -135,15 +138,86 @@ listener_with(char *buf, size_t cap, const char *key, const char *value)
 	    strcmp(key, "certfile") == 0 ? "" : BASE_CERT);
 }
 
+/*
+ * MIN_L, then a [cert x] bundle served by it, whose line 7 is "key = value"
+ * (line 5 is "certs = x", line 6 the header), followed by its certfile on
+ * line 8 unless key is certfile.
+ */
+#define CERT_X_LINE 7
+static void
+cert_with(char *buf, size_t cap, const char *key, const char *value)
+{
+	snprintf(buf, cap, MIN_L "certs = x\n[cert x]\n%s = %s\n%s", key, value,
+	    strcmp(key, "certfile") == 0 ? "" : "certfile = /x.pem\n");
+}
+
+/* A key that a [cert NAME] section accepts. */
+static bool
+cert_key(const struct config_key *k)
+{
+	return k->section == CONFIG_SECTION_CERT || k->in_cert;
+}
+
+/* The items of a list joined by '|', for comparing with one string. */
+static const char *
+join(char *buf, size_t cap, const char *const *v, size_t n)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int w = snprintf(buf + used, cap - used, "%s%s",
+		    i > 0 ? "|" : "", v[i]);
+
+		ck_assert(w >= 0 && (size_t)w < cap - used);
+		used += (size_t)w;
+	}
+	return buf;
+}
+
+static const char *
+join_allow(char *buf, size_t cap, const struct allow_list *a)
+{
+	const char *v[16];
+	size_t i, n = allow_list_count(a);
+
+	ck_assert_uint_le(n, nitems(v));
+	for (i = 0; i < n; i++)
+		v[i] = allow_list_pattern(a, i);
+	return join(buf, cap, v, n);
+}
+
 /* --- the key table --- */
+
+/* The listener keys a [cert] section may also set: what a bundle can have
+ * of its own (see config_cert_effective). */
+static const char *const in_cert_keys[] = {
+	"certfile", "keyfile", "key_password", "cacertfile", "verify",
+	"fail_if_no_peer_cert", "crlfile", "crl_check", "ocsp_stapling",
+	"ocsp_responder_url", "ocsp_issuer_file", "ocsp_refresh_interval",
+	"ocsp_staple_file", "allow_cn", "allow_ou", "allow_san_dns",
+	"allow_san_uri",
+};
+
+static bool
+listed_in_cert(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(in_cert_keys); i++)
+		if (strcmp(in_cert_keys[i], name) == 0)
+			return true;
+	return false;
+}
 
 START_TEST(test_table)
 {
 	bool gseen[GKEY_COUNT] = { false }, lseen[LKEY_COUNT] = { false };
-	size_t i;
+	size_t i, ncert = 0;
 
 	for (i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
+		bool nodef;
 
 		ck_assert_ptr_nonnull(k->name);
 		ck_assert_ptr_nonnull(k->set);
@@ -151,20 +225,45 @@ START_TEST(test_table)
 		ck_assert_msg(strlen(k->doc) > 10 && strlen(k->doc) < 80,
 		    "%s: doc must be one line", k->name);
 		ck_assert_ptr_eq(config_key_find(k->section, k->name), k);
-		/* No default means required, except keyfile (certfile's). */
-		ck_assert_int_eq(k->required,
-		    k->def == NULL && strcmp(k->name, "keyfile") != 0);
+		/* Only bind and upstream must be in every listener: certfile
+		 * may give way to certs, certdir or psk_file (validate()). */
+		ck_assert_int_eq(k->required, strcmp(k->name, "bind") == 0 ||
+			strcmp(k->name, "upstream") == 0);
+		/* No default: required, or defaulted after parsing (keyfile
+		 * from certfile), or needed only without bundles (certfile). */
+		nodef = k->required || strcmp(k->name, "keyfile") == 0 ||
+		    strcmp(k->name, "certfile") == 0;
+		ck_assert_msg((k->def == NULL) == nodef, "%s: default", k->name);
 		ck_assert_int_eq(k->repeatable, strcmp(k->name, "bind") == 0);
+		ck_assert_msg(k->in_cert == listed_in_cert(k->name),
+		    "%s: in_cert", k->name);
+		/* In a [cert] section: the cert keys and the in_cert ones. */
+		ck_assert_ptr_eq(config_key_find(CONFIG_SECTION_CERT, k->name),
+		    cert_key(k) ? k : NULL);
 		if (k->section == CONFIG_SECTION_GLOBAL) {
+			ck_assert(!k->in_cert);
 			ck_assert(k->id >= 0 && k->id < GKEY_COUNT);
 			ck_assert_msg(!gseen[k->id], "%s: id reused", k->name);
 			gseen[k->id] = true;
 			ck_assert_ptr_nonnull(k->def);
+			ck_assert_ptr_null(
+			    config_key_find(CONFIG_SECTION_LISTENER, k->name));
 		} else {
-			ck_assert_int_eq(k->section, CONFIG_SECTION_LISTENER);
+			/* [cert] keys share the listener ids (cert_conf.line). */
+			ck_assert(k->section == CONFIG_SECTION_LISTENER ||
+			    k->section == CONFIG_SECTION_CERT);
 			ck_assert(k->id >= 0 && k->id < LKEY_COUNT);
 			ck_assert_msg(!lseen[k->id], "%s: id reused", k->name);
 			lseen[k->id] = true;
+			ck_assert_ptr_null(
+			    config_key_find(CONFIG_SECTION_GLOBAL, k->name));
+			if (k->section == CONFIG_SECTION_CERT) {
+				ck_assert(!k->in_cert && !k->required);
+				ck_assert_ptr_nonnull(k->def);
+				ck_assert_ptr_null(config_key_find(
+				    CONFIG_SECTION_LISTENER, k->name));
+				ncert++;
+			}
 		}
 	}
 	for (i = 0; i < GKEY_COUNT; i++)
@@ -172,6 +271,26 @@ START_TEST(test_table)
 	for (i = 0; i < LKEY_COUNT; i++)
 		ck_assert_msg(lseen[i], "listener key %zu not in the table", i);
 	ck_assert_uint_eq(config_nkeys, GKEY_COUNT + LKEY_COUNT);
+	for (i = 0; i < nitems(in_cert_keys); i++)
+		ck_assert_ptr_nonnull(
+		    config_key_find(CONFIG_SECTION_CERT, in_cert_keys[i]));
+
+	/* sni is the one key of [cert] only. */
+	ck_assert_uint_eq(ncert, 1);
+	ck_assert_int_eq(key_named("sni")->section, CONFIG_SECTION_CERT);
+	ck_assert_int_eq(key_named("sni")->id, LKEY_SNI);
+	ck_assert_ptr_eq(config_key_find(CONFIG_SECTION_CERT, "sni"),
+	    key_named("sni"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_LISTENER, "sni"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_GLOBAL, "sni"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, "bind"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, "depth"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, "certs"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, "workers"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, "Certfile"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, ""));
+	ck_assert_ptr_eq(config_key_find(CONFIG_SECTION_CERT, "certfile"),
+	    config_key_find(CONFIG_SECTION_LISTENER, "certfile"));
 
 	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_GLOBAL, "bind"));
 	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_LISTENER, "workers"));
@@ -181,6 +300,12 @@ START_TEST(test_table)
 	ck_assert_ptr_null(config_log_level_names[LOG_LEVEL_DEBUG + 1]);
 	ck_assert_str_eq(config_verify_names[TLS_VERIFY_PEER], "verify_peer");
 	ck_assert_ptr_null(config_verify_names[TLS_VERIFY_PEER + 1]);
+	/* config_allow_keys[kind] names the key whose id is
+	 * LKEY_ALLOW_CN + kind. */
+	for (i = 0; i < ALLOW_KIND_COUNT; i++)
+		ck_assert_int_eq(key_named(config_allow_keys[i])->id,
+		    LKEY_ALLOW_CN + (int)i);
+	ck_assert_ptr_null(config_allow_keys[ALLOW_KIND_COUNT]);
 }
 END_TEST
 
@@ -229,12 +354,76 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(l->tls.ciphers);
 	ck_assert_ptr_null(l->tls.ciphersuites);
 	ck_assert_ptr_null(l->tls.groups);
+	/* bundles, SNI, revocation, OCSP, PSK, resumption, ALPN: all off */
+	ck_assert_uint_eq(cfg->ncerts, 0);
+	ck_assert_ptr_null(cfg->certs);
+	ck_assert_uint_eq(l->ncerts, 0);
+	ck_assert_ptr_null(l->certs);
+	ck_assert_ptr_null(l->cert_idx);
+	ck_assert_int_eq(l->sni_strict, false);
+	ck_assert_ptr_null(l->certdir);
+	ck_assert_ptr_null(l->tls.crlfile);
+	ck_assert_int_eq(l->tls.crl_chain, false);
+	ck_assert_int_eq(l->crl_fetch, false);
+	ck_assert_int_eq(l->crl_refresh_ms, 900000);
+	ck_assert_int_eq(l->crl_fetch_timeout_ms, 15000);
+	ck_assert_int_eq(l->crl_missing_accept, false);
+	ck_assert_int_eq(l->tls.ocsp_stapling, false);
+	ck_assert_ptr_null(l->tls.ocsp_responder_url);
+	ck_assert_ptr_null(l->tls.ocsp_issuer_file);
+	ck_assert_int_eq(l->tls.ocsp_refresh_ms, 300000);
+	ck_assert_ptr_null(l->tls.ocsp_staple_file);
+	ck_assert_ptr_null(l->psk_file);
+	ck_assert_int_eq(l->session_tickets, true);
+	ck_assert_int_eq(l->session_cache_size, 20480);
+	ck_assert_int_eq(l->session_timeout_ms, 7200000);
+	ck_assert_ptr_null(l->ticket_key_file);
+	for (i = 0; i < ALLOW_KIND_COUNT; i++)
+		ck_assert_ptr_null(l->tls.allow[i]);
+	ck_assert_ptr_null(l->alpn);
+	ck_assert_uint_eq(l->alpn_len, 0);
+	ck_assert_int_eq(l->alpn_strict, false);
 	ck_assert_int_eq(l->line[LKEY_BIND], 2);
 	ck_assert_int_eq(l->line[LKEY_UPSTREAM], 3);
 	ck_assert_int_eq(l->line[LKEY_CERTFILE], 4);
 	for (i = 0; i < LKEY_COUNT; i++)
 		if (i != LKEY_BIND && i != LKEY_UPSTREAM && i != LKEY_CERTFILE)
 			ck_assert_int_eq(l->line[i], 0);
+}
+END_TEST
+
+/* A bundle takes no defaults: every key it does not set is zero, and
+ * comes from the listener serving it (config_cert_effective). */
+START_TEST(test_cert_defaults)
+{
+	const struct cert_conf *b;
+	size_t i;
+
+	load(MIN_L "[cert x]\ncertfile = /x.pem\n");
+	expect_ok();
+	ck_assert_uint_eq(cfg->ncerts, 1);
+	b = &cfg->certs[0];
+	ck_assert_str_eq(b->name, "x");
+	ck_assert_int_eq(b->header_line, 5);
+	ck_assert_str_eq(b->tls.certfile, "/x.pem");
+	ck_assert_str_eq(b->tls.keyfile, "/x.pem"); /* combined PEM */
+	ck_assert_ptr_null(b->tls.key_password);
+	ck_assert_ptr_null(b->tls.cacertfile);
+	ck_assert_int_eq(b->tls.verify, TLS_VERIFY_NONE);
+	ck_assert_int_eq(b->tls.depth, 0);
+	ck_assert_uint_eq(b->tls.versions, 0);
+	ck_assert_ptr_null(b->tls.crlfile);
+	ck_assert_int_eq(b->tls.ocsp_stapling, false);
+	ck_assert_int_eq(b->tls.ocsp_refresh_ms, 0);
+	for (i = 0; i < ALLOW_KIND_COUNT; i++)
+		ck_assert_ptr_null(b->tls.allow[i]);
+	ck_assert_ptr_null(b->sni);
+	ck_assert_uint_eq(b->nsni, 0);
+	for (i = 0; i < LKEY_COUNT; i++)
+		ck_assert_int_eq(b->line[i], i == LKEY_CERTFILE ? 6 : 0);
+	/* not served by any listener: that is allowed */
+	ck_assert_uint_eq(cfg->listeners[0].ncerts, 0);
+	ck_assert_ptr_null(cfg->listeners[0].cert_idx);
 }
 END_TEST
 
@@ -340,13 +529,121 @@ static const struct {
 	{ "ciphersuites", "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
 	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0 },
 	{ "groups", "X25519:P-256", "X25519:P-256", 0 },
+	{ "sni_strict", "true", NULL, 1 },
+	{ "sni_strict", "off", NULL, 0 },
+	{ "certdir", "/etc/mqgate/certs.d", "/etc/mqgate/certs.d", 0 },
+	{ "crlfile", "/etc/mqgate/crl.pem", "/etc/mqgate/crl.pem", 0 },
+	{ "crl_check", "leaf", NULL, 0 },
+	{ "crl_check", "chain", NULL, 1 },
+	{ "crl_fetch", "on", NULL, 1 },
+	{ "crl_fetch", "false", NULL, 0 },
+	{ "crl_refresh_interval", "1s", NULL, 1000 },
+	{ "crl_refresh_interval", "1000ms", NULL, 1000 },
+	{ "crl_refresh_interval", "15m", NULL, 900000 },
+	{ "crl_refresh_interval", "168h", NULL, 604800000 },
+	{ "crl_fetch_timeout", "1ms", NULL, 1 },
+	{ "crl_fetch_timeout", "30", NULL, 30000 },
+	{ "crl_fetch_timeout", "1h", NULL, 3600000 },
+	{ "crl_missing", "reject", NULL, 0 },
+	{ "crl_missing", "accept", NULL, 1 },
+	{ "ocsp_stapling", "on", NULL, 1 },
+	{ "ocsp_stapling", "no", NULL, 0 },
+	{ "ocsp_responder_url", "http://ocsp.example.com:8080/r",
+	    "http://ocsp.example.com:8080/r", 0 },
+	{ "ocsp_responder_url", "http://", "http://", 0 },
+	{ "ocsp_issuer_file", "/etc/mqgate/issuer.pem", "/etc/mqgate/issuer.pem",
+	    0 },
+	{ "ocsp_refresh_interval", "1s", NULL, 1000 },
+	{ "ocsp_refresh_interval", "5m", NULL, 300000 },
+	{ "ocsp_refresh_interval", "168h", NULL, 604800000 },
+	{ "ocsp_staple_file", "/etc/mqgate/ocsp.der", "/etc/mqgate/ocsp.der",
+	    0 },
+	{ "psk_file", "/etc/mqgate/psk.txt", "/etc/mqgate/psk.txt", 0 },
+	{ "session_tickets", "off", NULL, 0 },
+	{ "session_tickets", "yes", NULL, 1 },
+	{ "session_cache_size", "0", NULL, 0 },
+	{ "session_cache_size", "10000000", NULL, 10000000 },
+	{ "session_timeout", "1s", NULL, 1000 },
+	{ "session_timeout", "2h", NULL, 7200000 },
+	{ "session_timeout", "168h", NULL, 604800000 },
+	{ "ticket_key_file", "/etc/mqgate/tickets.key",
+	    "/etc/mqgate/tickets.key", 0 },
+	{ "alpn_strict", "false", NULL, 0 },
 	/* empty means unset for these */
 	{ "key_password", "", NULL, 0 },
 	{ "cacertfile", "", NULL, 0 },
 	{ "ciphers", "", NULL, 0 },
 	{ "ciphersuites", "", NULL, 0 },
 	{ "groups", "", NULL, 0 },
+	{ "certs", "", NULL, 0 },
+	{ "certdir", "", NULL, 0 },
+	{ "crlfile", "", NULL, 0 },
+	{ "ocsp_responder_url", "", NULL, 0 },
+	{ "ocsp_issuer_file", "", NULL, 0 },
+	{ "ocsp_staple_file", "", NULL, 0 },
+	{ "psk_file", "", NULL, 0 },
+	{ "ticket_key_file", "", NULL, 0 },
+	{ "allow_cn", "", NULL, 0 },
+	{ "allow_ou", "", NULL, 0 },
+	{ "allow_san_dns", "", NULL, 0 },
+	{ "allow_san_uri", "", NULL, 0 },
+	{ "alpn", "", NULL, 0 },
 };
+
+/* The string keys of struct tls_conf (a listener's or a bundle's). */
+static const char *
+tls_str(const struct tls_conf *t, int id)
+{
+	switch (id) {
+	case LKEY_CERTFILE:
+		return t->certfile;
+	case LKEY_KEYFILE:
+		return t->keyfile;
+	case LKEY_KEY_PASSWORD:
+		return t->key_password;
+	case LKEY_CACERTFILE:
+		return t->cacertfile;
+	case LKEY_CIPHERS:
+		return t->ciphers;
+	case LKEY_CIPHERSUITES:
+		return t->ciphersuites;
+	case LKEY_GROUPS:
+		return t->groups;
+	case LKEY_CRLFILE:
+		return t->crlfile;
+	case LKEY_OCSP_RESPONDER_URL:
+		return t->ocsp_responder_url;
+	case LKEY_OCSP_ISSUER_FILE:
+		return t->ocsp_issuer_file;
+	case LKEY_OCSP_STAPLE_FILE:
+		return t->ocsp_staple_file;
+	}
+	ck_abort_msg("no string for tls id %d", id);
+	return NULL;
+}
+
+static long
+tls_num(const struct tls_conf *t, int id)
+{
+	switch (id) {
+	case LKEY_VERIFY:
+		return (long)t->verify;
+	case LKEY_FAIL_IF_NO_PEER_CERT:
+		return t->fail_if_no_peer_cert;
+	case LKEY_DEPTH:
+		return t->depth;
+	case LKEY_VERSIONS:
+		return (long)t->versions;
+	case LKEY_CRL_CHECK:
+		return t->crl_chain;
+	case LKEY_OCSP_STAPLING:
+		return t->ocsp_stapling;
+	case LKEY_OCSP_REFRESH_INTERVAL:
+		return t->ocsp_refresh_ms;
+	}
+	ck_abort_msg("no number for tls id %d", id);
+	return 0;
+}
 
 static const char *
 listener_str(const struct listener_conf *l, int id, char *buf, size_t cap)
@@ -359,40 +656,68 @@ listener_str(const struct listener_conf *l, int id, char *buf, size_t cap)
 	case LKEY_UPSTREAM:
 		addr_format(&l->upstream, buf, cap);
 		return buf;
-	case LKEY_CERTFILE:
-		return l->tls.certfile;
-	case LKEY_KEYFILE:
-		return l->tls.keyfile;
-	case LKEY_KEY_PASSWORD:
-		return l->tls.key_password;
-	case LKEY_CACERTFILE:
-		return l->tls.cacertfile;
-	case LKEY_CIPHERS:
-		return l->tls.ciphers;
-	case LKEY_CIPHERSUITES:
-		return l->tls.ciphersuites;
-	case LKEY_GROUPS:
-		return l->tls.groups;
+	case LKEY_CERTDIR:
+		return l->certdir;
+	case LKEY_PSK_FILE:
+		return l->psk_file;
+	case LKEY_TICKET_KEY_FILE:
+		return l->ticket_key_file;
 	}
-	ck_abort_msg("no string for listener id %d", id);
-	return NULL;
+	return tls_str(&l->tls, id);
 }
 
 static long
 listener_num(const struct listener_conf *l, int id)
 {
 	switch (id) {
-	case LKEY_VERIFY:
-		return (long)l->tls.verify;
-	case LKEY_FAIL_IF_NO_PEER_CERT:
-		return l->tls.fail_if_no_peer_cert;
-	case LKEY_DEPTH:
-		return l->tls.depth;
-	case LKEY_VERSIONS:
-		return (long)l->tls.versions;
+	case LKEY_SNI_STRICT:
+		return l->sni_strict;
+	case LKEY_CRL_FETCH:
+		return l->crl_fetch;
+	case LKEY_CRL_REFRESH_INTERVAL:
+		return l->crl_refresh_ms;
+	case LKEY_CRL_FETCH_TIMEOUT:
+		return l->crl_fetch_timeout_ms;
+	case LKEY_CRL_MISSING:
+		return l->crl_missing_accept;
+	case LKEY_SESSION_TICKETS:
+		return l->session_tickets;
+	case LKEY_SESSION_CACHE_SIZE:
+		return l->session_cache_size;
+	case LKEY_SESSION_TIMEOUT:
+		return l->session_timeout_ms;
+	case LKEY_ALPN_STRICT:
+		return l->alpn_strict;
 	}
-	ck_abort_msg("no number for listener id %d", id);
-	return 0;
+	return tls_num(&l->tls, id);
+}
+
+/* The key was set to "" and stores nothing. */
+static bool
+tls_unset(const struct tls_conf *t, int id)
+{
+	if (id >= LKEY_ALLOW_CN && id <= LKEY_ALLOW_SAN_URI)
+		return t->allow[id - LKEY_ALLOW_CN] == NULL;
+	return tls_str(t, id) == NULL;
+}
+
+static bool
+listener_unset(const struct listener_conf *l, int id)
+{
+	char buf[ADDR_STRLEN];
+
+	switch (id) {
+	case LKEY_CERTS:
+		return l->certs == NULL && l->ncerts == 0 &&
+		    l->cert_idx == NULL;
+	case LKEY_ALPN:
+		return l->alpn == NULL && l->alpn_len == 0;
+	case LKEY_CERTDIR:
+	case LKEY_PSK_FILE:
+	case LKEY_TICKET_KEY_FILE:
+		return listener_str(l, id, buf, sizeof(buf)) == NULL;
+	}
+	return tls_unset(&l->tls, id);
 }
 
 START_TEST(test_listener_key)
@@ -414,9 +739,150 @@ START_TEST(test_listener_key)
 		ck_assert_str_eq(listener_str(l, k->id, buf, sizeof(buf)),
 		    listener_vec[_i].str);
 	else if (*listener_vec[_i].value == '\0')
-		ck_assert_ptr_null(listener_str(l, k->id, buf, sizeof(buf)));
+		ck_assert_msg(listener_unset(l, k->id), "%s is set", k->name);
 	else
 		ck_assert_int_eq(listener_num(l, k->id), listener_vec[_i].num);
+}
+END_TEST
+
+/* The same vectors in a [cert] bundle, for the keys it may set: stored in
+ * the bundle, not in the listener serving it. */
+START_TEST(test_cert_key)
+{
+	const struct config_key *k = key_named(listener_vec[_i].key);
+	const struct cert_conf *b;
+	const struct listener_conf *l;
+	char text[512];
+	size_t i;
+
+	if (!k->in_cert)
+		return;
+	cert_with(text, sizeof(text), listener_vec[_i].key,
+	    listener_vec[_i].value);
+	load(text);
+	expect_ok();
+	b = config_cert(cfg, "x");
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(b->header_line, CERT_X_LINE - 1);
+	for (i = 0; i < LKEY_COUNT; i++) {
+		int want = i == (size_t)k->id ? CERT_X_LINE : 0;
+
+		if (i == LKEY_CERTFILE && k->id != LKEY_CERTFILE)
+			want = CERT_X_LINE + 1;
+		ck_assert_int_eq(b->line[i], want);
+	}
+	if (listener_vec[_i].str != NULL)
+		ck_assert_str_eq(tls_str(&b->tls, k->id), listener_vec[_i].str);
+	else if (*listener_vec[_i].value == '\0')
+		ck_assert_msg(tls_unset(&b->tls, k->id), "%s is set", k->name);
+	else
+		ck_assert_int_eq(tls_num(&b->tls, k->id), listener_vec[_i].num);
+	l = config_listener(cfg, "a");
+	ck_assert_int_eq(l->line[k->id], k->id == LKEY_CERTFILE ? 4 : 0);
+}
+END_TEST
+
+/* --- list keys: items as stored, joined by '|'; "" = unset --- */
+
+static const struct {
+	const char *key;
+	const char *value;
+	const char *items;
+} list_vec[] = {
+	{ "allow_cn", "client-*", "client-*" },
+	{ "allow_cn", " a , b?c,[0-9]* ", "a|b?c|[0-9]*" },
+	{ "allow_cn", "a\\,b", "a\\,b" }, /* an escaped comma stays */
+	{ "allow_ou", "Devices,Ops Team", "Devices|Ops Team" },
+	{ "allow_san_dns", "*.devices.example.com", "*.devices.example.com" },
+	{ "allow_san_dns", "[[:alpha:]]*.example.com",
+	    "[[:alpha:]]*.example.com" },
+	{ "allow_san_uri", "spiffe://example.com/*, urn:x:*",
+	    "spiffe://example.com/*|urn:x:*" },
+	{ "sni", "example.com", "example.com" },
+	{ "sni", "Example.COM", "example.com" },
+	{ "sni", "example.com.", "example.com" },
+	{ "sni", "*.Example.com.", "*.example.com" },
+	{ "sni", " a.example.com ,*.b.example.com,xn--bcher-kva.de",
+	    "a.example.com|*.b.example.com|xn--bcher-kva.de" },
+	{ "sni", "localhost", "localhost" },
+	{ "sni", "under_score.example", "under_score.example" },
+	{ "sni", "", "" },
+};
+
+START_TEST(test_list_key)
+{
+	const struct config_key *k = key_named(list_vec[_i].key);
+	const struct tls_conf *t;
+	char text[512], buf[512];
+
+	/* In a listener (if it may be there), then in a bundle. */
+	if (k->section == CONFIG_SECTION_LISTENER) {
+		listener_with(text, sizeof(text), k->name, list_vec[_i].value);
+		load(text);
+		expect_ok();
+		t = &cfg->listeners[0].tls;
+		ck_assert_str_eq(join_allow(buf, sizeof(buf),
+				     t->allow[k->id - LKEY_ALLOW_CN]),
+		    list_vec[_i].items);
+		diag_clear(&d);
+	}
+	cert_with(text, sizeof(text), k->name, list_vec[_i].value);
+	load(text);
+	expect_ok();
+	ck_assert_int_eq(cfg->certs[0].line[k->id], CERT_X_LINE);
+	if (k->id == LKEY_SNI) {
+		ck_assert_str_eq(join(buf, sizeof(buf),
+				     (const char *const *)cfg->certs[0].sni,
+				     cfg->certs[0].nsni),
+		    list_vec[_i].items);
+		if (*list_vec[_i].value == '\0')
+			ck_assert_ptr_null(cfg->certs[0].sni);
+	} else {
+		t = &cfg->certs[0].tls;
+		ck_assert_str_eq(join_allow(buf, sizeof(buf),
+				     t->allow[k->id - LKEY_ALLOW_CN]),
+		    list_vec[_i].items);
+	}
+}
+END_TEST
+
+/* ALPN is stored in wire format: a length byte before each protocol. */
+static const struct {
+	const char *value;
+	const char *wire;
+	size_t len;
+} alpn_vec[] = {
+	{ "mqtt", "\x04mqtt", 5 },
+	{ "mqtt, x-amzn-mqtt-ca", "\x04mqtt\x0ex-amzn-mqtt-ca", 20 },
+	{ " a ,b,c ", "\x01" "a\x01" "b\x01" "c", 6 },
+	{ "h2,http/1.1", "\x02h2\x08http/1.1", 12 },
+	{ "~!", "\x02~!", 3 },
+};
+
+START_TEST(test_alpn)
+{
+	const struct listener_conf *l;
+	char text[512];
+
+	listener_with(text, sizeof(text), "alpn", alpn_vec[_i].value);
+	load(text);
+	expect_ok();
+	l = &cfg->listeners[0];
+	ck_assert_int_eq(l->line[LKEY_ALPN], 2);
+	ck_assert_uint_eq(l->alpn_len, alpn_vec[_i].len);
+	ck_assert_ptr_nonnull(l->alpn);
+	ck_assert_mem_eq(l->alpn, alpn_vec[_i].wire, alpn_vec[_i].len);
+}
+END_TEST
+
+/* alpn_strict with the protocols it checks against. */
+START_TEST(test_alpn_strict)
+{
+	load(MIN_L "alpn = mqtt\nalpn_strict = on\n");
+	expect_ok();
+	ck_assert_int_eq(cfg->listeners[0].alpn_strict, true);
+	ck_assert_int_eq(cfg->listeners[0].line[LKEY_ALPN_STRICT], 6);
+	ck_assert_uint_eq(cfg->listeners[0].alpn_len, 5);
 }
 END_TEST
 
@@ -570,6 +1036,465 @@ START_TEST(test_config_listener)
 }
 END_TEST
 
+/* --- [cert NAME] bundles --- */
+
+/* A listener needs no certfile of its own when it serves bundles. */
+START_TEST(test_certs_only)
+{
+	const struct listener_conf *l;
+	const struct cert_conf *x, *y;
+
+	load("[listener a]\n" BASE_BIND BASE_UPSTREAM "certs = y, x\n"
+	     "[cert x]\ncertfile = /x.pem\n"
+	     "[cert y]\ncertfile = /y.pem\nkeyfile = /y.key\n");
+	expect_ok();
+	l = config_listener(cfg, "a");
+	ck_assert_ptr_null(l->tls.certfile);
+	ck_assert_ptr_null(l->tls.keyfile);
+	ck_assert_int_eq(l->line[LKEY_CERTS], 4);
+	ck_assert_uint_eq(l->ncerts, 2);
+	ck_assert_str_eq(l->certs[0], "y");
+	ck_assert_str_eq(l->certs[1], "x");
+	ck_assert_ptr_nonnull(l->cert_idx);
+	ck_assert_uint_eq(l->cert_idx[0], 1);
+	ck_assert_uint_eq(l->cert_idx[1], 0);
+	ck_assert_uint_eq(cfg->ncerts, 2);
+	x = config_cert(cfg, "x");
+	y = config_cert(cfg, "y");
+	ck_assert_ptr_eq(x, &cfg->certs[0]);
+	ck_assert_ptr_eq(y, &cfg->certs[1]);
+	ck_assert_int_eq(x->header_line, 5);
+	ck_assert_int_eq(y->header_line, 7);
+	/* keyfile defaults to certfile in a bundle too */
+	ck_assert_str_eq(x->tls.keyfile, "/x.pem");
+	ck_assert_int_eq(x->line[LKEY_KEYFILE], 0);
+	ck_assert_str_eq(y->tls.keyfile, "/y.key");
+	ck_assert_int_eq(y->line[LKEY_KEYFILE], 9);
+}
+END_TEST
+
+/* Nor when it serves a certdir, or only TLS-PSK. */
+START_TEST(test_certdir_or_psk_only)
+{
+	const struct listener_conf *l;
+
+	cfg = config_load_string("[listener a]\n" BASE_BIND BASE_UPSTREAM
+				 "certdir = certs.d\n",
+	    "/etc/mqgate/mqgate.ini", &d);
+	expect_ok();
+	l = &cfg->listeners[0];
+	ck_assert_str_eq(l->certdir, "/etc/mqgate/certs.d");
+	ck_assert_ptr_null(l->tls.certfile);
+	ck_assert_ptr_null(l->tls.keyfile);
+	ck_assert_int_eq(l->line[LKEY_CERTDIR], 4);
+
+	config_free(cfg);
+	cfg = config_load_string("[listener a]\n" BASE_BIND BASE_UPSTREAM
+				 "psk_file = psk.txt\n",
+	    "/etc/mqgate/mqgate.ini", &d);
+	expect_ok();
+	l = &cfg->listeners[0];
+	ck_assert_str_eq(l->psk_file, "/etc/mqgate/psk.txt");
+	ck_assert_ptr_null(l->tls.certfile);
+	ck_assert_ptr_null(l->tls.keyfile);
+	ck_assert_uint_eq(l->ncerts, 0);
+	ck_assert_ptr_null(l->certdir);
+}
+END_TEST
+
+/* Listeners and bundles have names of their own; bundles may come before
+ * the listeners that serve them, and be shared by several. */
+START_TEST(test_cert_idx)
+{
+	const struct listener_conf *a, *b, *c;
+
+	load("[cert b]\ncertfile = /b.pem\n"
+	     "[cert a]\ncertfile = /a.pem\n" MIN_L "certs = c, a\n"
+	     "[listener b]\nbind = 127.0.0.1:8884\n" BASE_UPSTREAM
+	     "certs = a,b,c\n"
+	     "[listener c]\nbind = 127.0.0.1:8885\n" BASE_UPSTREAM BASE_CERT
+	     "[cert c]\ncertfile = /c.pem\n");
+	expect_ok();
+	ck_assert_uint_eq(cfg->ncerts, 3);
+	ck_assert_str_eq(cfg->certs[0].name, "b");
+	ck_assert_str_eq(cfg->certs[1].name, "a");
+	ck_assert_str_eq(cfg->certs[2].name, "c");
+	a = config_listener(cfg, "a");
+	b = config_listener(cfg, "b");
+	c = config_listener(cfg, "c");
+	ck_assert_uint_eq(a->ncerts, 2);
+	ck_assert_uint_eq(a->cert_idx[0], 2);
+	ck_assert_uint_eq(a->cert_idx[1], 1);
+	ck_assert_uint_eq(b->ncerts, 3);
+	ck_assert_uint_eq(b->cert_idx[0], 1);
+	ck_assert_uint_eq(b->cert_idx[1], 0);
+	ck_assert_uint_eq(b->cert_idx[2], 2);
+	ck_assert_uint_eq(c->ncerts, 0);
+	ck_assert_ptr_null(c->certs);
+	ck_assert_ptr_null(c->cert_idx);
+}
+END_TEST
+
+START_TEST(test_config_cert)
+{
+	load(MIN_L "[cert x]\ncertfile = /x.pem\n[cert a]\ncertfile = /y.pem\n");
+	expect_ok();
+	ck_assert_ptr_eq(config_cert(cfg, "x"), &cfg->certs[0]);
+	ck_assert_ptr_eq(config_cert(cfg, "a"), &cfg->certs[1]);
+	ck_assert_ptr_null(config_cert(cfg, "X"));
+	ck_assert_ptr_null(config_cert(cfg, "y"));
+	ck_assert_ptr_null(config_cert(cfg, ""));
+	ck_assert_ptr_null(config_cert(cfg, NULL));
+	ck_assert_ptr_null(config_cert(NULL, "x"));
+	/* the listener a and the bundle a are different things */
+	ck_assert_ptr_eq(config_listener(cfg, "a"), &cfg->listeners[0]);
+	ck_assert_ptr_null(config_listener(cfg, "x"));
+}
+END_TEST
+
+/* Two sections in a row, a bundle as the last section, keys after a
+ * [global] that follows a bundle, and CRLF line ends. */
+START_TEST(test_cert_sections_interleaved)
+{
+	load("[cert x]\r\ncertfile = /x.pem\r\n[cert y]\r\n"
+	     "certfile = /y.pem\r\n[global]\r\nworkers = 3\r\n"
+	     "[listener a]\r\n" BASE_BIND BASE_UPSTREAM "certs = x, y\r\n"
+	     "[cert z]\r\ncertfile = /z.pem\r\nsni = z.example.com ; z\r\n");
+	expect_ok();
+	ck_assert_int_eq(cfg->global.workers, 3);
+	ck_assert_uint_eq(cfg->ncerts, 3);
+	ck_assert_str_eq(cfg->certs[2].sni[0], "z.example.com");
+	ck_assert_int_eq(cfg->certs[2].line[LKEY_SNI], 13);
+	ck_assert_int_eq(cfg->certs[2].header_line, 11);
+}
+END_TEST
+
+/*
+ * config_cert_effective: what each bundle gets on listener a (which sets
+ * every key a bundle may inherit) and on listener b (which sets the keys a
+ * bundle never inherits).
+ */
+static const char effective_text[] =
+    "[listener a]\n"				  /* 1 */
+    "bind = 127.0.0.1:8883\n"			  /* 2 */
+    "upstream = 127.0.0.1:1883\n"		  /* 3 */
+    "certfile = /l.pem\n"			  /* 4 */
+    "keyfile = /l.key\n"			  /* 5 */
+    "key_password = lpw\n"			  /* 6 */
+    "cacertfile = /l-ca.pem\n"			  /* 7 */
+    "verify = verify_peer\n"			  /* 8 */
+    "fail_if_no_peer_cert = true\n"		  /* 9 */
+    "depth = 4\n"				  /* 10 */
+    "crlfile = /l-crl.pem\n"			  /* 11 */
+    "crl_check = chain\n"			  /* 12 */
+    "allow_cn = l-cn\n"				  /* 13 */
+    "allow_ou = l-ou\n"				  /* 14 */
+    "allow_san_dns = l.example.com\n"		  /* 15 */
+    "allow_san_uri = urn:l\n"			  /* 16 */
+    "ocsp_stapling = on\n"			  /* 17 */
+    "ocsp_responder_url = http://l/\n"		  /* 18 */
+    "ocsp_issuer_file = /l-issuer.pem\n"		  /* 19 */
+    "ocsp_refresh_interval = 60\n"		  /* 20 */
+    "certs = inherit, override, staple, staple_off, staple_empty\n" /* 21 */
+    "[cert inherit]\n"				  /* 22 */
+    "certfile = /i.pem\n"			  /* 23 */
+    "[cert override]\n"				  /* 24 */
+    "certfile = /o.pem\n"			  /* 25 */
+    "keyfile = /o.key\n"			  /* 26 */
+    "key_password = opw\n"			  /* 27 */
+    "cacertfile = /o-ca.pem\n"			  /* 28 */
+    "verify = verify_none\n"			  /* 29 */
+    "fail_if_no_peer_cert = false\n"		  /* 30 */
+    "crlfile =\n"				  /* 31 */
+    "crl_check = leaf\n"			  /* 32 */
+    "allow_cn = o-cn\n"				  /* 33 */
+    "allow_ou =\n"				  /* 34 */
+    "allow_san_dns = o.example.com\n"		  /* 35 */
+    "allow_san_uri =\n"				  /* 36 */
+    "ocsp_stapling = off\n"			  /* 37 */
+    "ocsp_responder_url =\n"			  /* 38 */
+    "ocsp_issuer_file = /o-issuer.pem\n"		  /* 39 */
+    "ocsp_refresh_interval = 2m\n"		  /* 40 */
+    "[cert staple]\n"				  /* 41 */
+    "certfile = /s.pem\n"			  /* 42 */
+    "ocsp_staple_file = /s.der\n"		  /* 43 */
+    "[cert staple_off]\n"			  /* 44 */
+    "certfile = /s2.pem\n"			  /* 45 */
+    "ocsp_staple_file = /s2.der\n"		  /* 46 */
+    "ocsp_stapling = off\n"			  /* 47 */
+    "[cert staple_empty]\n"			  /* 48 */
+    "certfile = /s3.pem\n"			  /* 49 */
+    "ocsp_staple_file =\n"			  /* 50 */
+    "[listener b]\n"				  /* 51 */
+    "bind = 127.0.0.1:8884\n"			  /* 52 */
+    "upstream = 127.0.0.1:1883\n"		  /* 53 */
+    "certfile = /b.pem\n"			  /* 54 */
+    "key_password = bpw\n"			  /* 55 */
+    "ocsp_issuer_file = /b-issuer.pem\n"		  /* 56 */
+    "ocsp_staple_file = /b.der\n"		  /* 57 */
+    "certs = inherit, on\n"			  /* 58 */
+    "[cert on]\n"				  /* 59 */
+    "certfile = /on.pem\n"			  /* 60 */
+    "ocsp_stapling = on\n";			  /* 61 */
+
+static void
+effective(const char *listener, const char *bundle, struct tls_conf *e,
+    int lines[LKEY_COUNT])
+{
+	const struct listener_conf *l = config_listener(cfg, listener);
+	const struct cert_conf *b = config_cert(cfg, bundle);
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert_ptr_nonnull(b);
+	memset(e, 0xa5, sizeof(*e));
+	memset(lines, 0xa5, LKEY_COUNT * sizeof(*lines));
+	config_cert_effective(l, b, e, lines);
+}
+
+/* Unset in the bundle: the listener's value, by pointer, and its line. */
+START_TEST(test_effective_inherit)
+{
+	const struct listener_conf *l;
+	struct tls_conf e;
+	int lines[LKEY_COUNT];
+	size_t i;
+
+	load(effective_text);
+	expect_ok();
+	l = config_listener(cfg, "a");
+	effective("a", "inherit", &e, lines);
+	/* never inherited: the bundle's own (keyfile from its certfile) */
+	ck_assert_str_eq(e.certfile, "/i.pem");
+	ck_assert_str_eq(e.keyfile, "/i.pem");
+	ck_assert_ptr_null(e.key_password);
+	ck_assert_ptr_null(e.ocsp_issuer_file);
+	ck_assert_ptr_null(e.ocsp_staple_file);
+	ck_assert_int_eq(lines[LKEY_CERTFILE], 23);
+	ck_assert_int_eq(lines[LKEY_KEYFILE], 23);
+	ck_assert_int_eq(lines[LKEY_KEY_PASSWORD], 22);
+	ck_assert_int_eq(lines[LKEY_OCSP_ISSUER_FILE], 17); /* stapling's */
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLE_FILE], 22);
+	/* inherited */
+	ck_assert_ptr_eq(e.cacertfile, l->tls.cacertfile);
+	ck_assert_str_eq(e.cacertfile, "/l-ca.pem");
+	ck_assert_int_eq(e.verify, TLS_VERIFY_PEER);
+	ck_assert_int_eq(e.fail_if_no_peer_cert, true);
+	ck_assert_ptr_eq(e.crlfile, l->tls.crlfile);
+	ck_assert_int_eq(e.crl_chain, true);
+	for (i = 0; i < ALLOW_KIND_COUNT; i++) {
+		ck_assert_ptr_nonnull(e.allow[i]);
+		ck_assert_ptr_eq(e.allow[i], l->tls.allow[i]);
+		ck_assert_int_eq(lines[LKEY_ALLOW_CN + i], 13 + (int)i);
+	}
+	ck_assert_int_eq(e.ocsp_stapling, true);
+	ck_assert_ptr_eq(e.ocsp_responder_url, l->tls.ocsp_responder_url);
+	ck_assert_int_eq(e.ocsp_refresh_ms, 60000);
+	ck_assert_int_eq(lines[LKEY_CACERTFILE], 7);
+	ck_assert_int_eq(lines[LKEY_VERIFY], 8);
+	ck_assert_int_eq(lines[LKEY_FAIL_IF_NO_PEER_CERT], 9);
+	ck_assert_int_eq(lines[LKEY_CRLFILE], 11);
+	ck_assert_int_eq(lines[LKEY_CRL_CHECK], 12);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLING], 17);
+	ck_assert_int_eq(lines[LKEY_OCSP_RESPONDER_URL], 18);
+	ck_assert_int_eq(lines[LKEY_OCSP_REFRESH_INTERVAL], 20);
+	/* the listener's only */
+	ck_assert_int_eq(e.depth, 4);
+	ck_assert_uint_eq(e.versions, l->tls.versions);
+	ck_assert_ptr_null(e.ciphers);
+	ck_assert_int_eq(lines[LKEY_DEPTH], 10);
+	/* set nowhere: the bundle's header */
+	ck_assert_int_eq(lines[LKEY_VERSIONS], 22);
+	ck_assert_int_eq(lines[LKEY_CIPHERS], 22);
+	ck_assert_int_eq(lines[LKEY_SNI], 22);
+	/* the listener itself is untouched */
+	ck_assert_str_eq(l->tls.certfile, "/l.pem");
+	ck_assert_str_eq(l->tls.key_password, "lpw");
+}
+END_TEST
+
+/* Set in the bundle, even to "": the bundle's value and line. */
+START_TEST(test_effective_override)
+{
+	const struct cert_conf *b;
+	struct tls_conf e;
+	int lines[LKEY_COUNT];
+	char buf[64];
+	int k;
+
+	load(effective_text);
+	expect_ok();
+	b = config_cert(cfg, "override");
+	effective("a", "override", &e, lines);
+	ck_assert_str_eq(e.certfile, "/o.pem");
+	ck_assert_str_eq(e.keyfile, "/o.key");
+	ck_assert_str_eq(e.key_password, "opw");
+	ck_assert_ptr_eq(e.cacertfile, b->tls.cacertfile);
+	ck_assert_str_eq(e.cacertfile, "/o-ca.pem");
+	ck_assert_int_eq(e.verify, TLS_VERIFY_NONE);
+	ck_assert_int_eq(e.fail_if_no_peer_cert, false);
+	ck_assert_ptr_null(e.crlfile);
+	ck_assert_int_eq(e.crl_chain, false);
+	ck_assert_ptr_eq(e.allow[ALLOW_CN], b->tls.allow[ALLOW_CN]);
+	ck_assert_str_eq(join_allow(buf, sizeof(buf), e.allow[ALLOW_CN]),
+	    "o-cn");
+	ck_assert_ptr_null(e.allow[ALLOW_OU]);
+	ck_assert_str_eq(join_allow(buf, sizeof(buf), e.allow[ALLOW_SAN_DNS]),
+	    "o.example.com");
+	ck_assert_ptr_null(e.allow[ALLOW_SAN_URI]);
+	ck_assert_int_eq(e.ocsp_stapling, false);
+	ck_assert_ptr_null(e.ocsp_responder_url);
+	ck_assert_str_eq(e.ocsp_issuer_file, "/o-issuer.pem");
+	ck_assert_int_eq(e.ocsp_refresh_ms, 120000);
+	ck_assert_ptr_null(e.ocsp_staple_file);
+	for (k = LKEY_CERTFILE; k <= LKEY_OCSP_REFRESH_INTERVAL; k++)
+		if (b->line[k] > 0)
+			ck_assert_int_eq(lines[k], b->line[k]);
+	ck_assert_int_eq(lines[LKEY_CERTFILE], 25);
+	ck_assert_int_eq(lines[LKEY_KEY_PASSWORD], 27);
+	ck_assert_int_eq(lines[LKEY_CRLFILE], 31);
+	ck_assert_int_eq(lines[LKEY_ALLOW_SAN_URI], 36);
+	ck_assert_int_eq(lines[LKEY_OCSP_ISSUER_FILE], 39);
+	ck_assert_int_eq(lines[LKEY_OCSP_REFRESH_INTERVAL], 40);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLE_FILE], 24);
+	/* still the listener's only */
+	ck_assert_int_eq(e.depth, 4);
+	ck_assert_int_eq(lines[LKEY_DEPTH], 10);
+}
+END_TEST
+
+/* A bundle's own staple file turns off the ocsp_stapling it would inherit;
+ * one set to "" does not. */
+START_TEST(test_effective_staple)
+{
+	struct tls_conf e;
+	int lines[LKEY_COUNT];
+
+	load(effective_text);
+	expect_ok();
+	effective("a", "staple", &e, lines);
+	ck_assert_str_eq(e.ocsp_staple_file, "/s.der");
+	ck_assert_int_eq(e.ocsp_stapling, false);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLE_FILE], 43);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLING], 17);
+
+	effective("a", "staple_off", &e, lines);
+	ck_assert_str_eq(e.ocsp_staple_file, "/s2.der");
+	ck_assert_int_eq(e.ocsp_stapling, false);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLE_FILE], 46);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLING], 47);
+
+	effective("a", "staple_empty", &e, lines);
+	ck_assert_ptr_null(e.ocsp_staple_file);
+	ck_assert_int_eq(e.ocsp_stapling, true);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLE_FILE], 50);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLING], 17);
+}
+END_TEST
+
+/* The listener's key_password, OCSP issuer and staple file are never a
+ * bundle's; a bundle may staple where its listener does not. */
+START_TEST(test_effective_own_files)
+{
+	const struct listener_conf *l;
+	struct tls_conf e;
+	int lines[LKEY_COUNT];
+
+	load(effective_text);
+	expect_ok();
+	l = config_listener(cfg, "b");
+	ck_assert_str_eq(l->tls.ocsp_staple_file, "/b.der");
+	effective("b", "inherit", &e, lines);
+	ck_assert_str_eq(e.certfile, "/i.pem");
+	ck_assert_str_eq(e.keyfile, "/i.pem");
+	ck_assert_ptr_null(e.key_password);
+	ck_assert_ptr_null(e.ocsp_issuer_file);
+	ck_assert_ptr_null(e.ocsp_staple_file);
+	ck_assert_int_eq(e.ocsp_stapling, false);
+	ck_assert_int_eq(e.ocsp_refresh_ms, 300000); /* b's default */
+	ck_assert_ptr_null(e.cacertfile);
+	ck_assert_int_eq(e.verify, TLS_VERIFY_NONE);
+	ck_assert_int_eq(e.depth, 10);
+	ck_assert_int_eq(lines[LKEY_KEY_PASSWORD], 22);
+	ck_assert_int_eq(lines[LKEY_OCSP_ISSUER_FILE], 22);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLE_FILE], 22);
+	ck_assert_int_eq(lines[LKEY_CACERTFILE], 22);
+	ck_assert_int_eq(lines[LKEY_CERTS], 58);
+
+	effective("b", "on", &e, lines);
+	ck_assert_str_eq(e.certfile, "/on.pem");
+	ck_assert_int_eq(e.ocsp_stapling, true);
+	ck_assert_ptr_null(e.ocsp_staple_file);
+	ck_assert_int_eq(lines[LKEY_OCSP_STAPLING], 61);
+	ck_assert_int_eq(lines[LKEY_OCSP_ISSUER_FILE], 61);
+
+	/* and the bundles were resolved for both listeners */
+	ck_assert_uint_eq(config_listener(cfg, "a")->ncerts, 5);
+	ck_assert_uint_eq(config_listener(cfg, "a")->cert_idx[4], 4);
+	ck_assert_uint_eq(l->cert_idx[0], 0);
+	ck_assert_uint_eq(l->cert_idx[1], 5);
+}
+END_TEST
+
+/* A bundle may set verify_peer with the listener's CAs, or its own. */
+START_TEST(test_bundle_verify_peer_ok)
+{
+	struct tls_conf e;
+	int lines[LKEY_COUNT];
+
+	load(MIN_L "cacertfile = /ca.pem\ncerts = x, y\n"
+		   "[cert x]\ncertfile = /x.pem\nverify = verify_peer\n"
+		   "[cert y]\ncertfile = /y.pem\nverify = verify_peer\n"
+		   "cacertfile = /y-ca.pem\n");
+	expect_ok();
+	effective("a", "x", &e, lines);
+	ck_assert_int_eq(e.verify, TLS_VERIFY_PEER);
+	ck_assert_str_eq(e.cacertfile, "/ca.pem");
+	ck_assert_int_eq(lines[LKEY_VERIFY], 9);
+	ck_assert_int_eq(lines[LKEY_CACERTFILE], 5);
+	effective("a", "y", &e, lines);
+	ck_assert_str_eq(e.cacertfile, "/y-ca.pem");
+	ck_assert_int_eq(lines[LKEY_CACERTFILE], 13);
+
+	/* CAs in the bundle only, the listener not verifying */
+	diag_clear(&d);
+	load(MIN_L "certs = x\n[cert x]\ncertfile = /x.pem\n"
+		   "cacertfile = /x-ca.pem\nverify = verify_peer\n");
+	expect_ok();
+	/* a bundle served by no listener is not checked */
+	diag_clear(&d);
+	load(MIN_L "[cert x]\ncertfile = /x.pem\nverify = verify_peer\n");
+	expect_ok();
+}
+END_TEST
+
+/* Paths in a [cert] section resolve against the config's directory. */
+START_TEST(test_cert_relative_paths)
+{
+	const struct cert_conf *b;
+
+	cfg = config_load_string(MIN_L "certs = x\n[cert x]\n"
+				       "certfile = certs/x.pem\n"
+				       "cacertfile = ../ca.pem\n"
+				       "crlfile = crl.pem\n"
+				       "ocsp_issuer_file = /abs/issuer.pem\n"
+				       "ocsp_staple_file = x.der\n"
+				       "key_password = x.pem\n"
+				       "ocsp_responder_url = http://o/x.pem\n",
+	    "/etc/mqgate/mqgate.ini", &d);
+	expect_ok();
+	b = config_cert(cfg, "x");
+	ck_assert_str_eq(b->tls.certfile, "/etc/mqgate/certs/x.pem");
+	ck_assert_str_eq(b->tls.keyfile, "/etc/mqgate/certs/x.pem");
+	ck_assert_str_eq(b->tls.cacertfile, "/etc/mqgate/../ca.pem");
+	ck_assert_str_eq(b->tls.crlfile, "/etc/mqgate/crl.pem");
+	ck_assert_str_eq(b->tls.ocsp_issuer_file, "/abs/issuer.pem");
+	ck_assert_str_eq(b->tls.ocsp_staple_file, "/etc/mqgate/x.der");
+	/* not paths */
+	ck_assert_str_eq(b->tls.key_password, "x.pem");
+	ck_assert_str_eq(b->tls.ocsp_responder_url, "http://o/x.pem");
+}
+END_TEST
+
 /* --- bad values: one problem, on the key's line, naming key and value --- */
 
 static const struct {
@@ -629,12 +1554,101 @@ static const struct {
 	{ "versions", "tlsv1.3,", "empty item" },
 	{ "versions", "tlsv1.3 tlsv1.2", "unknown TLS version" },
 	{ "versions", "", "expected a list such as tlsv1.3,tlsv1.2" },
+	{ "sni_strict", "strict", "expected true or false" },
+	{ "sni_strict", "", "expected true or false" },
+	{ "certs", "a b", "not a [cert NAME] name" },
+	{ "certs", "a/b", "not a [cert NAME] name" },
+	{ "certs", "x,\xc3\xa9", "not a [cert NAME] name" },
+	{ "certs", "[cert a]", "not a [cert NAME] name" },
+	{ "certs", "a,a", "a bundle is named twice" },
+	{ "certs", "a, b ,a", "a bundle is named twice" },
+	{ "certs", "a,,b", "empty item in the list" },
+	{ "certs", "a,", "empty item in the list" },
+	{ "certs", ",a", "empty item in the list" },
+	{ "certs", "a, ,b", "empty item in the list" },
+	{ "crl_check", "both", "expected leaf or chain" },
+	{ "crl_check", "Chain", "expected leaf or chain" },
+	{ "crl_check", "", "expected leaf or chain" },
+	{ "crl_fetch", "sometimes", "expected true or false" },
+	{ "crl_fetch", "", "expected true or false" },
+	{ "crl_refresh_interval", "0", "from 1s to 7 days" },
+	{ "crl_refresh_interval", "999ms", "from 1s to 7 days" },
+	{ "crl_refresh_interval", "169h", "from 1s to 7 days" },
+	{ "crl_refresh_interval", "15 m", "from 1s to 7 days" },
+	{ "crl_refresh_interval", "", "from 1s to 7 days" },
+	{ "crl_fetch_timeout", "0", "from 1ms to 1h" },
+	{ "crl_fetch_timeout", "61m", "from 1ms to 1h" },
+	{ "crl_fetch_timeout", "never", "from 1ms to 1h" },
+	{ "crl_missing", "allow", "expected reject or accept" },
+	{ "crl_missing", "Reject", "expected reject or accept" },
+	{ "crl_missing", "", "expected reject or accept" },
+	{ "ocsp_stapling", "auto", "expected true or false" },
+	{ "ocsp_stapling", "", "expected true or false" },
+	{ "ocsp_responder_url", "https://ocsp.example.com/",
+	    "expected an http:// URL" },
+	{ "ocsp_responder_url", "ocsp.example.com", "expected an http:// URL" },
+	{ "ocsp_responder_url", "http:/x", "expected an http:// URL" },
+	{ "ocsp_responder_url", "ldap://x", "expected an http:// URL" },
+	{ "ocsp_refresh_interval", "0", "from 1s to 7 days" },
+	{ "ocsp_refresh_interval", "500ms", "from 1s to 7 days" },
+	{ "ocsp_refresh_interval", "8d", "from 1s to 7 days" },
+	{ "ocsp_refresh_interval", "", "from 1s to 7 days" },
+	{ "session_tickets", "2", "expected true or false" },
+	{ "session_tickets", "", "expected true or false" },
+	{ "session_cache_size", "-1",
+	    "expected an integer from 0 (off) to 10000000" },
+	{ "session_cache_size", "10000001",
+	    "expected an integer from 0 (off) to 10000000" },
+	{ "session_cache_size", "20k",
+	    "expected an integer from 0 (off) to 10000000" },
+	{ "session_cache_size", "",
+	    "expected an integer from 0 (off) to 10000000" },
+	{ "session_timeout", "0", "from 1s to 7 days" },
+	{ "session_timeout", "999ms", "from 1s to 7 days" },
+	{ "session_timeout", "169h", "from 1s to 7 days" },
+	{ "session_timeout", "", "from 1s to 7 days" },
+	{ "allow_cn", "a,,b", "empty pattern (two commas in a row" },
+	{ "allow_cn", "a,", "empty pattern" },
+	{ "allow_cn", ",a", "empty pattern" },
+	{ "allow_ou", "[abc", "unterminated '[' class" },
+	{ "allow_ou", "ops, dev[", "unterminated '[' class" },
+	{ "allow_san_dns", "x\\", "trailing '\\' escapes nothing" },
+	{ "allow_san_dns", "[[:alpha:]", "unterminated '[' class" },
+	{ "allow_san_uri", "[[:letters:]]", "unknown character class name" },
+	{ "allow_san_uri", "spiffe://a/*, [[=a]", "unterminated '[' class" },
+	{ "alpn", "mqtt,,x", "empty item in the list" },
+	{ "alpn", "mqtt,", "empty item in the list" },
+	{ "alpn", "x y", "a protocol name has a blank or a non-printable "
+			 "character" },
+	{ "alpn", "mqtt,a\tb", "a protocol name has a blank" },
+	{ "alpn", "mq\xc3\xa9", "a protocol name has a blank" },
+	{ "alpn", "mq\x7f", "non-printable character" },
+	{ "alpn_strict", "very", "expected true or false" },
+	{ "alpn_strict", "", "expected true or false" },
 };
+
+/* Check that d holds the bad-value entry for key and value at line, first
+ * (and, for an empty certfile, the missing certificate after it). */
+static void
+expect_bad_value(const char *key, const char *value, const char *why,
+    int line)
+{
+	char want[256];
+
+	if (*value == '\0')
+		snprintf(want, sizeof(want), "%s: empty value (", key);
+	else
+		snprintf(want, sizeof(want), "%s: invalid value '%s': ", key,
+		    value);
+	expect_entry(0, line, want, why);
+	ck_assert_msg(strncmp(d.v[0].msg, want, strlen(want)) == 0,
+	    "message does not start with the key: %s", d.v[0].msg);
+}
 
 START_TEST(test_bad_value)
 {
 	const struct config_key *k = key_named(bad_vec[_i].key);
-	char text[512], want[256];
+	char text[512];
 
 	if (k->section == CONFIG_SECTION_GLOBAL)
 		snprintf(text, sizeof(text), "[global]\n%s = %s\n" MIN_L,
@@ -643,16 +1657,109 @@ START_TEST(test_bad_value)
 		listener_with(text, sizeof(text), bad_vec[_i].key,
 		    bad_vec[_i].value);
 	load(text);
+	if (k->id == LKEY_CERTFILE && k->section != CONFIG_SECTION_GLOBAL) {
+		/* A certfile that did not parse leaves none. */
+		expect_errors(2);
+		expect_entry(1, 1,
+		    "certfile: required key missing in [listener a] (or "
+		    "serve bundles with certs or certdir)",
+		    NULL);
+	} else {
+		expect_errors(1);
+	}
+	expect_bad_value(bad_vec[_i].key, bad_vec[_i].value, bad_vec[_i].why,
+	    2);
+}
+END_TEST
+
+/* The same bad values in a [cert] bundle, for the keys it may set. */
+START_TEST(test_bad_value_in_cert)
+{
+	const struct config_key *k = key_named(bad_vec[_i].key);
+	char text[512];
+
+	if (!k->in_cert)
+		return;
+	cert_with(text, sizeof(text), bad_vec[_i].key, bad_vec[_i].value);
+	load(text);
+	if (k->id == LKEY_CERTFILE) {
+		expect_errors(2);
+		expect_entry(1, CERT_X_LINE - 1,
+		    "certfile: required key missing in [cert x]", NULL);
+	} else {
+		expect_errors(1);
+	}
+	expect_bad_value(bad_vec[_i].key, bad_vec[_i].value, bad_vec[_i].why,
+	    CERT_X_LINE);
+}
+END_TEST
+
+/*
+ * sni: each sni_normalize error, as "sni: invalid value '...': " and its
+ * sni_strerror text. SNI_ERR_TOO_LONG cannot be reached: a 254-byte name
+ * does not fit on a config line (CONFIG_MAX_LINE); SNI_ERR_NOMEM and
+ * SNI_ERR_DUPLICATE come from the table, not from sni_normalize.
+ */
+#define LABEL64 "a123456789b123456789c123456789d123456789e123456789f123456789ghij"
+
+static const struct {
+	const char *value;
+	int err;
+} sni_bad_vec[] = {
+	{ ".", SNI_ERR_EMPTY },
+	{ "a.example.com, .", SNI_ERR_EMPTY },
+	{ LABEL64 ".example.com", SNI_ERR_LABEL_TOO_LONG },
+	{ "ex ample.com", SNI_ERR_BAD_CHAR },
+	{ "exa$mple.com", SNI_ERR_BAD_CHAR },
+	{ "b\xc3\xbc" "cher.de", SNI_ERR_BAD_CHAR },
+	{ "example.com:8883", SNI_ERR_BAD_CHAR },
+	{ "a..example.com", SNI_ERR_EMPTY_LABEL },
+	{ ".example.com", SNI_ERR_EMPTY_LABEL },
+	{ "example.com..", SNI_ERR_EMPTY_LABEL },
+	{ "ok.example.com,a..b", SNI_ERR_EMPTY_LABEL },
+	{ "*", SNI_ERR_BAD_WILDCARD },
+	{ "*.com", SNI_ERR_BAD_WILDCARD },
+	{ "*.com.", SNI_ERR_BAD_WILDCARD },
+	{ "a.*.example.com", SNI_ERR_BAD_WILDCARD },
+	{ "*a.example.com", SNI_ERR_BAD_WILDCARD },
+	{ "**.example.com", SNI_ERR_BAD_WILDCARD },
+	{ "*.*.example.com", SNI_ERR_BAD_WILDCARD },
+};
+
+START_TEST(test_sni_bad_value)
+{
+	char text[512], want[512];
+
+	ck_assert_uint_eq(strlen(LABEL64), 64);
+	cert_with(text, sizeof(text), "sni", sni_bad_vec[_i].value);
+	load(text);
 	expect_errors(1);
-	if (*bad_vec[_i].value == '\0')
-		snprintf(want, sizeof(want), "%s: empty value (",
-		    bad_vec[_i].key);
-	else
-		snprintf(want, sizeof(want), "%s: invalid value '%s': ",
-		    bad_vec[_i].key, bad_vec[_i].value);
-	expect_entry(0, 2, want, bad_vec[_i].why);
-	ck_assert_msg(strncmp(d.v[0].msg, want, strlen(want)) == 0,
-	    "message does not start with the key: %s", d.v[0].msg);
+	snprintf(want, sizeof(want), "sni: invalid value '%s': %s",
+	    sni_bad_vec[_i].value, sni_strerror(sni_bad_vec[_i].err));
+	expect_entry(0, CERT_X_LINE, NULL, NULL);
+	ck_assert_str_eq(d.v[0].msg, want);
+}
+END_TEST
+
+/* sni lists share the list splitter: empty items are refused. */
+static const struct {
+	const char *value;
+	const char *why;
+} sni_list_bad_vec[] = {
+	{ "a.example.com,,b.example.com", "empty item in the list" },
+	{ "a.example.com,", "empty item in the list" },
+	{ ", a.example.com", "empty item in the list" },
+};
+
+START_TEST(test_sni_list_bad_value)
+{
+	char text[512];
+
+	cert_with(text, sizeof(text), "sni", sni_list_bad_vec[_i].value);
+	load(text);
+	expect_errors(1);
+	expect_bad_value("sni", sni_list_bad_vec[_i].value,
+	    sni_list_bad_vec[_i].why, CERT_X_LINE);
 }
 END_TEST
 
@@ -678,8 +1785,8 @@ START_TEST(test_duplicate_key)
 	const struct config_key *k = &config_keys[_i];
 	char text[512], want[128];
 
-	if (k->repeatable)
-		return;
+	if (k->repeatable || k->section == CONFIG_SECTION_CERT)
+		return; /* bind; sni: see test_duplicate_key_in_cert */
 	if (k->section == CONFIG_SECTION_GLOBAL)
 		snprintf(text, sizeof(text), "[global]\n%s = %s\n%s = %s\n" MIN_L,
 		    k->name, valid_value(k), k->name, valid_value(k));
@@ -693,6 +1800,86 @@ START_TEST(test_duplicate_key)
 	expect_errors(1);
 	snprintf(want, sizeof(want), "%s: duplicate key", k->name);
 	expect_entry(0, 3, want, "(first set on line 2)");
+}
+END_TEST
+
+/* Every key a [cert] section takes, twice in one bundle. */
+START_TEST(test_duplicate_key_in_cert)
+{
+	const struct config_key *k = &config_keys[_i];
+	char text[512], want[128];
+
+	if (!cert_key(k))
+		return;
+	snprintf(text, sizeof(text), MIN_L "[cert x]\n%s = %s\n%s = %s\n%s",
+	    k->name, valid_value(k), k->name, valid_value(k),
+	    k->id == LKEY_CERTFILE ? "" : "certfile = /x.pem\n");
+	load(text);
+	expect_errors(1);
+	snprintf(want, sizeof(want), "%s: duplicate key", k->name);
+	expect_entry(0, 7, want, "(first set on line 6)");
+}
+END_TEST
+
+/* A key set in a listener and in a bundle it serves is no duplicate, nor
+ * one set in two bundles; each section keeps its own lines. */
+START_TEST(test_same_key_in_two_sections)
+{
+	load(MIN_L "cacertfile = /l.pem\ncerts = x, y\n"
+		   "[cert x]\ncertfile = /x.pem\ncacertfile = /x-ca.pem\n"
+		   "[cert y]\ncertfile = /y.pem\ncacertfile = /y-ca.pem\n");
+	expect_ok();
+	ck_assert_int_eq(cfg->listeners[0].line[LKEY_CACERTFILE], 5);
+	ck_assert_int_eq(cfg->certs[0].line[LKEY_CACERTFILE], 9);
+	ck_assert_int_eq(cfg->certs[1].line[LKEY_CACERTFILE], 12);
+	ck_assert_int_eq(cfg->listeners[0].line[LKEY_CERTFILE], 4);
+	ck_assert_int_eq(cfg->certs[0].line[LKEY_CERTFILE], 8);
+	ck_assert_int_eq(cfg->certs[1].line[LKEY_CERTFILE], 11);
+	ck_assert_str_eq(cfg->certs[1].tls.cacertfile, "/y-ca.pem");
+}
+END_TEST
+
+/* A key of the wrong section: unknown there, with a hint where it goes.
+ * Listener-only keys in [cert], sni in [listener]. */
+START_TEST(test_key_in_wrong_section)
+{
+	const struct config_key *k = &config_keys[_i];
+	char text[512], want[256];
+
+	if (k->section == CONFIG_SECTION_LISTENER && !k->in_cert) {
+		snprintf(text, sizeof(text),
+		    MIN_L "[cert x]\ncertfile = /x.pem\n%s = %s\n", k->name,
+		    k->id == LKEY_BIND ? "127.0.0.1:1" : valid_value(k));
+		load(text);
+		expect_errors(1);
+		snprintf(want, sizeof(want),
+		    "unknown key '%s' in [cert x] (it belongs in a [listener "
+		    "NAME] section)",
+		    k->name);
+		expect_entry(0, 7, NULL, NULL);
+		ck_assert_str_eq(d.v[0].msg, want);
+	} else if (k->section == CONFIG_SECTION_CERT) {
+		snprintf(text, sizeof(text), MIN_L "%s = %s\n", k->name,
+		    valid_value(k));
+		load(text);
+		expect_errors(1);
+		snprintf(want, sizeof(want),
+		    "unknown key '%s' in [listener a] (it belongs in a [cert "
+		    "NAME] section)",
+		    k->name);
+		expect_entry(0, 5, NULL, NULL);
+		ck_assert_str_eq(d.v[0].msg, want);
+	} else if (k->section == CONFIG_SECTION_GLOBAL) {
+		/* No hint is promised for a global key in a bundle. */
+		snprintf(text, sizeof(text),
+		    MIN_L "[cert x]\ncertfile = /x.pem\n%s = %s\n", k->name,
+		    valid_value(k));
+		load(text);
+		expect_errors(1);
+		snprintf(want, sizeof(want), "unknown key '%s' in [cert x]",
+		    k->name);
+		expect_entry(0, 7, want, NULL);
+	}
 }
 END_TEST
 
@@ -747,8 +1934,8 @@ static const struct {
 	{ "[listenr x]\n" MIN_L, 1, 1, "unknown section kind 'listenr'", NULL },
 	{ "[upstream x]\n" MIN_L, 1, 1, "unknown section kind 'upstream'",
 	    NULL },
-	{ MIN_L "[cert x]\ncertfile = /x.pem\nbogus = 1\n", 1, 5,
-	    "unknown section kind 'cert'", NULL },
+	{ MIN_L "[cert x]\ncertfile = /x.pem\nbogus = 1\n", 1, 7,
+	    "unknown key 'bogus' in [cert x]", NULL },
 	{ "[Global]\n" MIN_L, 1, 1, "unknown section kind 'Global'", NULL },
 	{ "[global x]\n" MIN_L, 1, 1, "[global] takes no name, not 'x'", NULL },
 	{ "[]\n" MIN_L, 1, 1, "empty section header", NULL },
@@ -795,7 +1982,13 @@ static const struct {
 	{ "[listener a]\n" BASE_BIND BASE_CERT, 1, 1,
 	    "upstream: required key missing in [listener a]", NULL },
 	{ "[listener a]\n" BASE_BIND BASE_UPSTREAM, 1, 1,
-	    "certfile: required key missing in [listener a]", NULL },
+	    "certfile: required key missing in [listener a] (or serve bundles "
+	    "with certs or certdir)",
+	    NULL },
+	/* ... and empty lists or names do not count */
+	{ "[listener a]\n" BASE_BIND BASE_UPSTREAM "certs =\ncertdir =\n"
+	  "psk_file =\n",
+	    1, 1, "certfile: required key missing in [listener a]", NULL },
 	{ MIN_L "[listener b]\n; nothing\n", 3, 5,
 	    "bind: required key missing in [listener b]", NULL },
 	{ MIN_L "verify = verify_peer\n", 1, 5,
@@ -810,6 +2003,112 @@ static const struct {
 	    1, 3, "bind: [::1]:8883 is already bound on line 2", NULL },
 	/* a missing key in a listener with a bad name is reported too */
 	{ "[listener]\n", 4, 1, "[listener] needs a name", NULL },
+
+	/* [cert NAME] headers: the bundle is still read */
+	{ "[cert]\ncertfile = /x.pem\n" MIN_L, 1, 1,
+	    "[cert] needs a name, as in [cert tenant-a]", NULL },
+	{ "[cert  ]\ncertfile = /x.pem\n" MIN_L, 1, 1, "[cert] needs a name",
+	    NULL },
+	{ "[cert a b]\ncertfile = /x.pem\n" MIN_L, 1, 1,
+	    "invalid cert name 'a b' (use 1 to 64 letters, digits, '_', '.' "
+	    "or '-')",
+	    NULL },
+	{ "[cert a/b]\ncertfile = /x.pem\n" MIN_L, 1, 1,
+	    "invalid cert name 'a/b'", NULL },
+	{ "[cert " L65 "]\ncertfile = /x.pem\n" MIN_L, 1, 1,
+	    "invalid cert name '" L65 "'", NULL },
+	{ "[cert a b]\nbogus = 1\n" MIN_L, 3, 1, "invalid cert name 'a b'",
+	    NULL },
+	{ MIN_L "[cert x]\ncertfile = /x.pem\n[cert y]\ncertfile = /y.pem\n"
+		"[cert x]\ncertfile = /x2.pem\n",
+	    1, 9, "duplicate cert name 'x' (first on line 5)", NULL },
+	{ "[Cert x]\n" MIN_L, 1, 1, "unknown section kind 'Cert'", NULL },
+	/* unknown keys in [cert] */
+	{ MIN_L "[cert x]\ncertfile = /x.pem\nbind = 1.2.3.4:1\n", 1, 7,
+	    "unknown key 'bind' in [cert x]",
+	    "(it belongs in a [listener NAME] section)" },
+	{ MIN_L "[cert x]\ncertfile = /x.pem\ndepth = 3\n", 1, 7,
+	    "unknown key 'depth' in [cert x]",
+	    "(it belongs in a [listener NAME] section)" },
+	{ MIN_L "[cert x]\ncertfile = /x.pem\nSni = a.example.com\n", 1, 7,
+	    "unknown key 'Sni' in [cert x]", NULL },
+	{ MIN_L "sni = a.example.com\n", 1, 5,
+	    "unknown key 'sni' in [listener a]",
+	    "(it belongs in a [cert NAME] section)" },
+	{ "[global]\nsni = a.example.com\n" MIN_L, 1, 2,
+	    "unknown key 'sni' in [global]", NULL },
+	{ "[cert]\nbogus = 1\ncertfile = /x.pem\n" MIN_L, 2, 1,
+	    "[cert] needs a name", NULL },
+	/* continuation lines in [cert] */
+	{ MIN_L "[cert x]\ncertfile = /x.pem\n  /y.pem\n", 1, 7,
+	    "certfile: continuation lines are not supported",
+	    "after the key on line 6" },
+	/* [cert] validation */
+	{ MIN_L "[cert x]\nkeyfile = /k.pem\n", 1, 5,
+	    "certfile: required key missing in [cert x]", NULL },
+	{ MIN_L "[cert x]\n", 1, 5, "certfile: required key missing in [cert x]",
+	    NULL },
+	{ MIN_L "[cert x]\n[cert y]\n", 2, 5,
+	    "certfile: required key missing in [cert x]", NULL },
+	{ MIN_L "certs = nope\n", 1, 5, "certs: there is no [cert nope] section",
+	    NULL },
+	{ MIN_L "certs = x, nope\n[cert x]\ncertfile = /x.pem\n", 1, 5,
+	    "certs: there is no [cert nope] section", NULL },
+	{ MIN_L "certs = X\n[cert x]\ncertfile = /x.pem\n", 1, 5,
+	    "certs: there is no [cert X] section", NULL },
+	{ "[listener a]\n" BASE_BIND BASE_UPSTREAM "certs = nope\n", 1, 4,
+	    "certs: there is no [cert nope] section", NULL },
+	/* a bundle's verify_peer needs a cacertfile: its own or the listener's */
+	{ MIN_L "certs = x\n[cert x]\ncertfile = /x.pem\nverify = verify_peer\n",
+	    1, 8,
+	    "verify: verify_peer requires cacertfile (bundle x on listener a)",
+	    NULL },
+	{ MIN_L "certs = x\n[cert x]\nverify = verify_peer\ncertfile = /x.pem\n"
+		"cacertfile =\n",
+	    1, 7, "verify: verify_peer requires cacertfile (bundle x", NULL },
+	/* ... blamed on the listener's verify when the bundle only drops the
+	 * CAs it would inherit */
+	{ MIN_L "cacertfile = /ca.pem\nverify = verify_peer\ncerts = x\n"
+		"[cert x]\ncertfile = /x.pem\ncacertfile =\n",
+	    1, 6, "verify: verify_peer requires cacertfile (bundle x on "
+		  "listener a)",
+	    NULL },
+	/* ... reported for each listener that lacks the CAs */
+	{ MIN_L "cacertfile = /ca.pem\ncerts = x\n"
+		"[listener b]\nbind = 127.0.0.1:8884\n" BASE_UPSTREAM BASE_CERT
+		"certs = x\n"
+		"[cert x]\ncertfile = /x.pem\nverify = verify_peer\n",
+	    1, 14, "verify: verify_peer requires cacertfile (bundle x on "
+		   "listener b)",
+	    NULL },
+	/* a listener's own verify_peer without CAs: once, not per bundle */
+	{ MIN_L "verify = verify_peer\ncerts = x\n[cert x]\ncertfile = /x.pem\n",
+	    1, 5, "verify: verify_peer requires cacertfile (the CAs", NULL },
+	/* ocsp_stapling and a staple file, in one section */
+	{ MIN_L "ocsp_stapling = on\nocsp_staple_file = /s.der\n", 1, 6,
+	    "ocsp_staple_file: set either ocsp_stapling = on or "
+	    "ocsp_staple_file, not both",
+	    NULL },
+	{ MIN_L "ocsp_staple_file = /s.der\nocsp_stapling = on\n", 1, 5,
+	    "ocsp_staple_file: set either ocsp_stapling = on", NULL },
+	{ MIN_L "[cert x]\ncertfile = /x.pem\nocsp_stapling = on\n"
+		"ocsp_staple_file = /s.der\n",
+	    1, 8,
+	    "ocsp_staple_file: set either ocsp_stapling = on or "
+	    "ocsp_staple_file, not both",
+	    NULL },
+	{ MIN_L "[cert x]\nocsp_staple_file = s.der\ncertfile = /x.pem\n"
+		"ocsp_stapling = true\n",
+	    1, 6, "ocsp_staple_file: set either", NULL },
+	/* alpn_strict needs alpn */
+	{ MIN_L "alpn_strict = on\n", 1, 5,
+	    "alpn_strict: needs the protocols in alpn", NULL },
+	{ MIN_L "alpn = mqtt\nalpn =\nalpn_strict = on\n", 1, 6,
+	    "alpn: duplicate key", NULL },
+	{ MIN_L "alpn =\nalpn_strict = on\n", 1, 6,
+	    "alpn_strict: needs the protocols in alpn", NULL },
+	{ MIN_L "alpn = x y\nalpn_strict = on\n", 2, 5,
+	    "alpn: invalid value 'x y'", NULL },
 };
 
 START_TEST(test_error)
@@ -854,7 +2153,7 @@ START_TEST(test_many_errors)
 	     "bind = 127.0.0.1:8883\n"	       /* 19 */
 	     "bind = 127.0.0.1:8883\n"	       /* 20: same address */
 	     "certfile = b.pem\n");	       /* 21; no upstream: at 18 */
-	expect_errors(16);
+	expect_errors(17);
 	expect_entry(0, 1, "workers: key outside any section", NULL);
 	expect_entry(1, 3, "workers: invalid value '0'", NULL);
 	expect_entry(2, 4, "workers: duplicate key", "line 3");
@@ -870,12 +2169,69 @@ START_TEST(test_many_errors)
 	    NULL);
 	expect_entry(11, 16, "versions: invalid value 'sslv3'", NULL);
 	expect_entry(12, 17, "syntax error: missing ']'", NULL);
-	/* then the cross-field rules, listener by listener */
-	expect_entry(13, 13, "verify: verify_peer requires cacertfile", NULL);
-	expect_entry(14, 18, "upstream: required key missing in [listener b]",
+	/* then the cross-field rules, listener by listener: the empty
+	 * certfile left [listener a] without a certificate */
+	expect_entry(13, 9,
+	    "certfile: required key missing in [listener a] (or serve "
+	    "bundles with certs or certdir)",
 	    NULL);
-	expect_entry(15, 20, "bind: 127.0.0.1:8883 is already bound on line 19",
+	expect_entry(14, 13, "verify: verify_peer requires cacertfile", NULL);
+	expect_entry(15, 18, "upstream: required key missing in [listener b]",
 	    NULL);
+	expect_entry(16, 20, "bind: 127.0.0.1:8883 is already bound on line 19",
+	    NULL);
+}
+END_TEST
+
+/* The same with bundles: parse errors in file order, then the listeners'
+ * rules, then the bundles' (missing certfile, OCSP), then each listener's
+ * certs in order. */
+START_TEST(test_many_cert_errors)
+{
+	load("[cert]\n"			       /* 1: no name */
+	     "certfile = /n.pem\n"		       /* 2 */
+	     "[cert t1]\n"			       /* 3: no certfile */
+	     "sni = *.com\n"			       /* 4: bad wildcard */
+	     "sni = a.example.com\n"		       /* 5: duplicate */
+	     "depth = 3\n"			       /* 6: listener key */
+	     "verify = verify_peer\n"		       /* 7: needs CAs */
+	     "ocsp_stapling = on\n"		       /* 8 */
+	     "ocsp_staple_file = s.der\n"	       /* 9: both */
+	     "[cert t1]\n"			       /* 10: duplicate name */
+	     "certfile = /t1b.pem\n"		       /* 11 */
+	     "[listener a]\n"			       /* 12 */
+	     "bind = 127.0.0.1:8883\n"	       /* 13 */
+	     "upstream = 127.0.0.1:1883\n"	       /* 14 */
+	     "certs = t1, nope, t1b,, x\n"	       /* 15: empty item */
+	     "sni = a.example.com\n"		       /* 16: cert key */
+	     "alpn_strict = yes\n"		       /* 17: without alpn */
+	     "[listener b]\n"			       /* 18 */
+	     "bind = 127.0.0.1:8884\n"	       /* 19 */
+	     "upstream = 127.0.0.1:1883\n"	       /* 20 */
+	     "certs = nope, t1, also-nope\n");       /* 21 */
+	expect_errors(14);
+	expect_entry(0, 1, "[cert] needs a name", NULL);
+	expect_entry(1, 4, "sni: invalid value '*.com'", NULL);
+	expect_entry(2, 5, "sni: duplicate key (first set on line 4)", NULL);
+	expect_entry(3, 6, "unknown key 'depth' in [cert t1]",
+	    "(it belongs in a [listener NAME] section)");
+	expect_entry(4, 10, "duplicate cert name 't1' (first on line 3)", NULL);
+	expect_entry(5, 15, "certs: invalid value", "empty item in the list");
+	expect_entry(6, 16, "unknown key 'sni' in [listener a]",
+	    "(it belongs in a [cert NAME] section)");
+	/* [listener a] has neither certfile nor (good) certs */
+	expect_entry(7, 12, "certfile: required key missing in [listener a]",
+	    NULL);
+	expect_entry(8, 17, "alpn_strict: needs the protocols in alpn", NULL);
+	expect_entry(9, 3, "certfile: required key missing in [cert t1]", NULL);
+	expect_entry(10, 9, "ocsp_staple_file: set either", NULL);
+	expect_entry(11, 21, "certs: there is no [cert nope] section", NULL);
+	/* t1 resolves to the first [cert t1], whose verify lacks CAs */
+	expect_entry(12, 7, "verify: verify_peer requires cacertfile",
+	    "(bundle t1 on listener b)");
+	expect_entry(13, 21, "certs: there is no [cert also-nope] section",
+	    NULL);
+	ck_assert_ptr_null(cfg);
 }
 END_TEST
 
@@ -1164,6 +2520,73 @@ START_TEST(test_file_relative_dir)
 }
 END_TEST
 
+/*
+ * A partial load (what `mqgate -t` reports from) keeps the listener's
+ * certs. Every cert_idx entry must still name a bundle of that name: the
+ * TLS glue follows them (tls_ctx_build: &c->certs[l->cert_idx[i]]).
+ *
+ * KNOWN BUG (src/config.c, validate_certs): a name with no [cert] section
+ * leaves its cert_idx entry at 0 (from calloc), so that it points at the
+ * first bundle, another one, or past the end of an empty c->certs (NULL)
+ * when there are none. This test fails until that is fixed.
+ */
+START_TEST(test_partial_unknown_cert)
+{
+	static const char *const texts[] = {
+		MIN_L "certs = nope\n",
+		MIN_L "certs = nope, x\n[cert x]\ncertfile = /x.pem\n",
+	};
+	const struct listener_conf *l;
+	char *path;
+	size_t i, j;
+
+	for (i = 0; i < nitems(texts); i++) {
+		path = unit_temp_file(texts[i], strlen(texts[i]));
+		diag_clear(&d);
+		config_free(cfg);
+		cfg = config_load_file_partial(path, &d);
+		unlink(path);
+		free(path);
+		ck_assert_ptr_nonnull(cfg);
+		ck_assert_msg(diag_count(&d) == 1, "%s", dump());
+		ck_assert_int_eq(d.v[0].line, 5);
+		l = &cfg->listeners[0];
+		ck_assert_uint_eq(l->ncerts, i + 1);
+		if (l->cert_idx == NULL)
+			continue;
+		for (j = 0; j < l->ncerts; j++) {
+			ck_assert_msg(l->cert_idx[j] < cfg->ncerts,
+			    "text %zu: certs[%zu] '%s' -> bundle %zu of %zu", i,
+			    j, l->certs[j], l->cert_idx[j], cfg->ncerts);
+			ck_assert_str_eq(cfg->certs[l->cert_idx[j]].name,
+			    l->certs[j]);
+		}
+	}
+}
+END_TEST
+
+/* A partial load returns what parsed, bundles included. */
+START_TEST(test_partial_with_bundles)
+{
+	static const char text[] = MIN_L "certs = x\ndepth = 1000\n"
+				   "[cert x]\ncertfile = x.pem\nsni = *.com\n";
+	char *path = unit_temp_file(text, sizeof(text) - 1);
+
+	cfg = config_load_file_partial(path, &d);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_msg(diag_count(&d) == 2, "%s", dump());
+	ck_assert_int_eq(d.v[0].line, 6);
+	ck_assert_int_eq(d.v[1].line, 9);
+	ck_assert_uint_eq(cfg->ncerts, 1);
+	ck_assert_uint_eq(cfg->listeners[0].cert_idx[0], 0);
+	ck_assert_int_eq(cfg->listeners[0].tls.depth, 10);
+	ck_assert_ptr_null(cfg->certs[0].sni);
+	ck_assert_int_eq(cfg->certs[0].line[LKEY_SNI], 9);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 /* --- relative paths from the name given to config_load_string --- */
 
 static const struct {
@@ -1184,25 +2607,71 @@ static const struct {
 	{ NULL, "x.pem", "./x.pem" },
 };
 
+/* Every key that names a file, in a listener and in a bundle. */
+static const int path_keys[] = {
+	LKEY_CERTFILE, LKEY_KEYFILE, LKEY_CACERTFILE, LKEY_CERTDIR,
+	LKEY_CRLFILE, LKEY_OCSP_ISSUER_FILE, LKEY_OCSP_STAPLE_FILE,
+	LKEY_PSK_FILE, LKEY_TICKET_KEY_FILE,
+};
+
+static const char *
+key_name_of(int id)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (config_keys[i].section != CONFIG_SECTION_GLOBAL &&
+		    config_keys[i].id == id)
+			return config_keys[i].name;
+	ck_abort_msg("no key with id %d", id);
+	return NULL;
+}
+
 START_TEST(test_relative_path)
 {
-	char text[512];
-	const struct tls_conf *t;
+	char text[2048], buf[ADDR_STRLEN];
+	const struct listener_conf *l;
+	const struct cert_conf *b;
+	size_t i, used;
+	int w;
 
-	snprintf(text, sizeof(text),
-	    "[listener a]\n" BASE_BIND BASE_UPSTREAM
-	    "certfile = %s\nkeyfile = %s\ncacertfile = %s\n"
-	    "key_password = %s\n",
-	    path_vec[_i].value, path_vec[_i].value, path_vec[_i].value,
-	    path_vec[_i].value);
+	used = (size_t)snprintf(text, sizeof(text),
+	    "[listener a]\n" BASE_BIND BASE_UPSTREAM "key_password = %s\n"
+	    "ocsp_responder_url = http://%s\n",
+	    path_vec[_i].value, path_vec[_i].value);
+	for (i = 0; i < nitems(path_keys); i++) {
+		w = snprintf(text + used, sizeof(text) - used, "%s = %s\n",
+		    key_name_of(path_keys[i]), path_vec[_i].value);
+		ck_assert(w > 0 && (size_t)w < sizeof(text) - used);
+		used += (size_t)w;
+	}
+	used += (size_t)snprintf(text + used, sizeof(text) - used,
+	    "certs = x\n[cert x]\nkey_password = %s\n", path_vec[_i].value);
+	for (i = 0; i < nitems(path_keys); i++) {
+		if (!key_named(key_name_of(path_keys[i]))->in_cert)
+			continue;
+		w = snprintf(text + used, sizeof(text) - used, "%s = %s\n",
+		    key_name_of(path_keys[i]), path_vec[_i].value);
+		ck_assert(w > 0 && (size_t)w < sizeof(text) - used);
+		used += (size_t)w;
+	}
 	cfg = config_load_string(text, path_vec[_i].name, &d);
 	expect_ok();
-	t = &cfg->listeners[0].tls;
-	ck_assert_str_eq(t->certfile, path_vec[_i].path);
-	ck_assert_str_eq(t->keyfile, path_vec[_i].path);
-	ck_assert_str_eq(t->cacertfile, path_vec[_i].path);
-	/* not a path */
-	ck_assert_str_eq(t->key_password, path_vec[_i].value);
+	l = &cfg->listeners[0];
+	b = &cfg->certs[0];
+	for (i = 0; i < nitems(path_keys); i++) {
+		ck_assert_str_eq(listener_str(l, path_keys[i], buf, sizeof(buf)),
+		    path_vec[_i].path);
+		if (b->line[path_keys[i]] > 0)
+			ck_assert_str_eq(tls_str(&b->tls, path_keys[i]),
+			    path_vec[_i].path);
+	}
+	ck_assert_str_eq(b->tls.certfile, path_vec[_i].path);
+	ck_assert_str_eq(b->tls.ocsp_staple_file, path_vec[_i].path);
+	/* not paths */
+	ck_assert_str_eq(l->tls.key_password, path_vec[_i].value);
+	ck_assert_str_eq(b->tls.key_password, path_vec[_i].value);
+	ck_assert_str_eq(l->tls.ocsp_responder_url + 7, path_vec[_i].value);
 	if (path_vec[_i].name == NULL)
 		ck_assert_ptr_null(cfg->path);
 }
@@ -1263,22 +2732,72 @@ static const char example[] =
     "bind = 0.0.0.0:8883         ; repeatable\n"
     "bind = [::]:8883\n"
     "upstream = 127.0.0.1:1883   ; required; numeric host:port\n"
-    "certfile = /etc/mqgate/certs/server.pem   ; required\n"
+    "certfile = /etc/mqgate/certs/server.pem   ; or certs/certdir/psk_file\n"
     "keyfile  = /etc/mqgate/certs/server.key   ; defaults to certfile\n"
     "key_password =              ; empty = none\n"
-    "cacertfile =                ; empty = none\n"
-    "verify = verify_none        ; verify_none | verify_peer\n"
+    "cacertfile = ca.pem         ; empty = none\n"
+    "verify = verify_peer        ; verify_none | verify_peer\n"
     "fail_if_no_peer_cert = false\n"
     "depth = 10                  ; 0..100\n"
     "versions = tlsv1.3,tlsv1.2  ; any of tlsv1.3 tlsv1.2 tlsv1.1 tlsv1\n"
     "ciphers =                   ; empty = OpenSSL default (store NULL)\n"
     "ciphersuites =              ; empty = default (NULL)\n"
-    "groups =                    ; empty = default (NULL)\n";
+    "groups =                    ; empty = default (NULL)\n"
+    "certs = tenant-a, tenant-b  ; [cert NAME] bundles served by SNI\n"
+    "sni_strict = false\n"
+    "certdir = certs.d\n"
+    "crlfile = crl.pem\n"
+    "crl_check = leaf            ; leaf | chain\n"
+    "crl_fetch = off\n"
+    "crl_refresh_interval = 900\n"
+    "crl_fetch_timeout = 15\n"
+    "crl_missing = reject        ; reject | accept\n"
+    "ocsp_stapling = on\n"
+    "ocsp_responder_url = http://ocsp.example.com/\n"
+    "ocsp_issuer_file = issuer.pem\n"
+    "ocsp_refresh_interval = 300\n"
+    "ocsp_staple_file =\n"
+    "psk_file = psk.txt\n"
+    "session_tickets = on\n"
+    "session_cache_size = 20480\n"
+    "session_timeout = 7200\n"
+    "ticket_key_file = tickets.key\n"
+    "allow_cn = client-*, admin\n"
+    "allow_ou = devices\n"
+    "allow_san_dns = *.devices.example.com\n"
+    "allow_san_uri = spiffe://example.com/*\n"
+    "alpn = mqtt, x-amzn-mqtt-ca\n"
+    "alpn_strict = false\n"
+    "\n"
+    "[cert tenant-a]             ; a bundle\n"
+    "certfile = tenant-a.pem\n"
+    "keyfile = tenant-a.key\n"
+    "key_password = secret\n"
+    "cacertfile = tenant-a-ca.pem\n"
+    "verify = verify_peer\n"
+    "fail_if_no_peer_cert = true\n"
+    "sni = tenant-a.example.com, *.Tenant-A.example.com.\n"
+    "crlfile = tenant-a-crl.pem\n"
+    "crl_check = chain\n"
+    "ocsp_stapling = off\n"
+    "ocsp_responder_url =\n"
+    "ocsp_issuer_file =\n"
+    "ocsp_refresh_interval = 10m\n"
+    "ocsp_staple_file = tenant-a.ocsp\n"
+    "allow_cn = a-*\n"
+    "allow_ou =\n"
+    "allow_san_dns = *.a.example.com, a.example.com\n"
+    "allow_san_uri =\n"
+    "\n"
+    "[cert tenant-b]\n"
+    "certfile = /etc/mqgate/b.pem\n"
+    "sni = B.Example.COM.\n";
 
 START_TEST(test_example)
 {
 	const struct listener_conf *l;
-	char buf[ADDR_STRLEN];
+	const struct cert_conf *b;
+	char buf[ADDR_STRLEN + 64];
 	size_t i;
 
 	cfg = config_load_string(example, "/etc/mqgate/mqgate.ini", &d);
@@ -1307,17 +2826,105 @@ START_TEST(test_example)
 	ck_assert_str_eq(l->tls.certfile, "/etc/mqgate/certs/server.pem");
 	ck_assert_str_eq(l->tls.keyfile, "/etc/mqgate/certs/server.key");
 	ck_assert_ptr_null(l->tls.key_password);
-	ck_assert_ptr_null(l->tls.cacertfile);
-	ck_assert_int_eq(l->tls.verify, TLS_VERIFY_NONE);
+	ck_assert_str_eq(l->tls.cacertfile, "/etc/mqgate/ca.pem");
+	ck_assert_int_eq(l->tls.verify, TLS_VERIFY_PEER);
 	ck_assert_int_eq(l->tls.fail_if_no_peer_cert, false);
 	ck_assert_int_eq(l->tls.depth, 10);
 	ck_assert_uint_eq(l->tls.versions, TLS_VER_1_3 | TLS_VER_1_2);
 	ck_assert_ptr_null(l->tls.ciphers);
 	ck_assert_ptr_null(l->tls.ciphersuites);
 	ck_assert_ptr_null(l->tls.groups);
+	ck_assert_uint_eq(l->ncerts, 2);
+	ck_assert_str_eq(l->certs[1], "tenant-b");
+	ck_assert_uint_eq(l->cert_idx[0], 0);
+	ck_assert_uint_eq(l->cert_idx[1], 1);
+	ck_assert_int_eq(l->sni_strict, false);
+	ck_assert_str_eq(l->certdir, "/etc/mqgate/certs.d");
+	ck_assert_str_eq(l->tls.crlfile, "/etc/mqgate/crl.pem");
+	ck_assert_int_eq(l->tls.crl_chain, false);
+	ck_assert_int_eq(l->crl_fetch, false);
+	ck_assert_int_eq(l->crl_refresh_ms, 900000);
+	ck_assert_int_eq(l->crl_fetch_timeout_ms, 15000);
+	ck_assert_int_eq(l->crl_missing_accept, false);
+	ck_assert_int_eq(l->tls.ocsp_stapling, true);
+	ck_assert_str_eq(l->tls.ocsp_responder_url, "http://ocsp.example.com/");
+	ck_assert_str_eq(l->tls.ocsp_issuer_file, "/etc/mqgate/issuer.pem");
+	ck_assert_int_eq(l->tls.ocsp_refresh_ms, 300000);
+	ck_assert_ptr_null(l->tls.ocsp_staple_file);
+	ck_assert_str_eq(l->psk_file, "/etc/mqgate/psk.txt");
+	ck_assert_int_eq(l->session_tickets, true);
+	ck_assert_int_eq(l->session_cache_size, 20480);
+	ck_assert_int_eq(l->session_timeout_ms, 7200000);
+	ck_assert_str_eq(l->ticket_key_file, "/etc/mqgate/tickets.key");
+	ck_assert_str_eq(join_allow(buf, sizeof(buf), l->tls.allow[ALLOW_CN]),
+	    "client-*|admin");
+	ck_assert_str_eq(join_allow(buf, sizeof(buf), l->tls.allow[ALLOW_OU]),
+	    "devices");
+	ck_assert_uint_eq(allow_list_count(l->tls.allow[ALLOW_SAN_DNS]), 1);
+	ck_assert_uint_eq(allow_list_count(l->tls.allow[ALLOW_SAN_URI]), 1);
+	ck_assert_uint_eq(l->alpn_len, 20);
+	ck_assert_mem_eq(l->alpn, "\x04mqtt\x0ex-amzn-mqtt-ca", 20);
+	ck_assert_int_eq(l->alpn_strict, false);
+	/* every listener key on its own line, in the order of enum
+	 * listener_key; sni belongs to [cert] */
 	ck_assert_int_eq(l->line[LKEY_BIND], 13);
-	for (i = LKEY_UPSTREAM; i < LKEY_COUNT; i++)
-		ck_assert_int_eq(l->line[i], (int)i + 13);
+	for (i = LKEY_UPSTREAM; i < LKEY_COUNT; i++) {
+		int want = i < LKEY_SNI ? (int)i + 13 : (int)i + 12;
+
+		ck_assert_int_eq(l->line[i], i == LKEY_SNI ? 0 : want);
+	}
+	ck_assert_int_eq(l->line[LKEY_ALPN_STRICT], 50);
+
+	ck_assert_uint_eq(cfg->ncerts, 2);
+	b = config_cert(cfg, "tenant-a");
+	ck_assert_ptr_eq(b, &cfg->certs[0]);
+	ck_assert_int_eq(b->header_line, 52);
+	ck_assert_str_eq(b->tls.certfile, "/etc/mqgate/tenant-a.pem");
+	ck_assert_str_eq(b->tls.keyfile, "/etc/mqgate/tenant-a.key");
+	ck_assert_str_eq(b->tls.key_password, "secret");
+	ck_assert_str_eq(b->tls.cacertfile, "/etc/mqgate/tenant-a-ca.pem");
+	ck_assert_int_eq(b->tls.verify, TLS_VERIFY_PEER);
+	ck_assert_int_eq(b->tls.fail_if_no_peer_cert, true);
+	ck_assert_uint_eq(b->nsni, 2);
+	ck_assert_str_eq(b->sni[0], "tenant-a.example.com");
+	ck_assert_str_eq(b->sni[1], "*.tenant-a.example.com");
+	ck_assert_str_eq(b->tls.crlfile, "/etc/mqgate/tenant-a-crl.pem");
+	ck_assert_int_eq(b->tls.crl_chain, true);
+	ck_assert_int_eq(b->tls.ocsp_stapling, false);
+	ck_assert_ptr_null(b->tls.ocsp_responder_url);
+	ck_assert_ptr_null(b->tls.ocsp_issuer_file);
+	ck_assert_int_eq(b->tls.ocsp_refresh_ms, 600000);
+	ck_assert_str_eq(b->tls.ocsp_staple_file, "/etc/mqgate/tenant-a.ocsp");
+	ck_assert_str_eq(join_allow(buf, sizeof(buf), b->tls.allow[ALLOW_CN]),
+	    "a-*");
+	ck_assert_ptr_null(b->tls.allow[ALLOW_OU]);
+	ck_assert_uint_eq(allow_list_count(b->tls.allow[ALLOW_SAN_DNS]), 2);
+	ck_assert_ptr_null(b->tls.allow[ALLOW_SAN_URI]);
+	for (i = 0; i < LKEY_COUNT; i++) {
+		const struct config_key *k = NULL;
+		size_t j;
+
+		for (j = 0; j < config_nkeys; j++)
+			if (config_keys[j].section != CONFIG_SECTION_GLOBAL &&
+			    config_keys[j].id == (int)i)
+				k = &config_keys[j];
+		ck_assert_ptr_nonnull(k);
+		if (!cert_key(k))
+			ck_assert_int_eq(b->line[i], 0);
+		else
+			ck_assert_msg(b->line[i] > 52 && b->line[i] < 71,
+			    "%s in [cert tenant-a] on line %d", k->name,
+			    b->line[i]);
+	}
+	ck_assert_int_eq(b->line[LKEY_SNI], 59);
+	ck_assert_int_eq(b->line[LKEY_ALLOW_SAN_URI], 70);
+
+	b = config_cert(cfg, "tenant-b");
+	ck_assert_int_eq(b->header_line, 72);
+	ck_assert_str_eq(b->tls.keyfile, "/etc/mqgate/b.pem");
+	ck_assert_uint_eq(b->nsni, 1);
+	ck_assert_str_eq(b->sni[0], "b.example.com");
+	ck_assert_int_eq(b->line[LKEY_SNI], 74);
 }
 END_TEST
 
@@ -1487,40 +3094,68 @@ free(void *ptr)
 	__libc_free(ptr);
 }
 
-static const char oom_errors[] = "workers = 1\n[global]\nfoo = 1\n"
-				 "depth = 2\n[listenr x]\n" MIN_L
-				 "bind = 127.0.0.1:8883\nverify = verify_peer\n";
+static const char oom_errors[] =
+    "workers = 1\n[global]\nfoo = 1\n"
+    "depth = 2\n[listenr x]\n" MIN_L
+    "bind = 127.0.0.1:8883\nverify = verify_peer\n"
+    "certs = x, nope, y\nalpn = mqtt,,x\nalpn_strict = on\n"
+    "allow_cn = a,,b\nocsp_stapling = on\nocsp_staple_file = s.der\n"
+    "[cert x]\nverify = verify_peer\nsni = *.com\nbind = 1.2.3.4:1\n"
+    "sni = a.example.com, b.example.com\nallow_ou = [x\n"
+    "[cert]\ncertfile = n.pem\n[cert x]\ncertfile = x2.pem\n"
+    "[cert y]\ncertfile = y.pem\nallow_cn = y-*, z\n";
+
+enum oom_mode {
+	OOM_STRING,  /* config_load_string */
+	OOM_FILE,    /* config_load_file */
+	OOM_PARTIAL, /* config_load_file_partial */
+};
 
 /* Load text (or a file of it) with allocation k failing. Returns false once
  * k is past the last allocation. */
 static bool
-load_failing(const char *text, bool file, long k)
+load_failing(const char *text, enum oom_mode mode, long k)
 {
 	struct diag dd;
 	struct config *c;
 	long before;
-	bool hit;
+	bool hit, oom_seen = false;
 	char *path = NULL;
+	size_t i;
 
-	if (file)
+	if (mode != OOM_STRING)
 		path = unit_temp_file(text, strlen(text));
 	diag_init(&dd);
 	before = live_blocks;
 	fault_countdown = k;
-	if (file)
+	if (mode == OOM_FILE)
 		c = config_load_file(path, &dd);
+	else if (mode == OOM_PARTIAL)
+		c = config_load_file_partial(path, &dd);
 	else
 		c = config_load_string(text, "/etc/mqgate/mqgate.ini", &dd);
 	hit = fault_countdown < 0;
 	fault_countdown = -1;
+	for (i = 0; i < dd.n; i++)
+		if (strcmp(dd.v[i].msg, "out of memory") == 0)
+			oom_seen = true;
 	/* A good text loads unless an allocation of ours failed; stdio may
 	 * cope with a failed buffer allocation on its own. */
-	if (text == example && !file)
+	if (text == example && mode == OOM_STRING)
 		ck_assert_msg((c == NULL) == hit, "allocation %ld: %s", k,
 		    hit ? "failure went unnoticed" : "load failed");
-	if (text == oom_errors)
+	if (text == oom_errors && mode != OOM_PARTIAL)
 		ck_assert_ptr_null(c);
-	ck_assert_int_eq(c == NULL, diag_count(&dd) > 0);
+	if (mode != OOM_PARTIAL)
+		ck_assert_int_eq(c == NULL, diag_count(&dd) > 0);
+	/* Even a partial load gives up when memory runs out (config.h). */
+	ck_assert_msg(!(oom_seen && c != NULL),
+	    "allocation %ld: out of memory, yet a config came back", k);
+	if (c != NULL && text == example) {
+		/* and what came back is whole */
+		ck_assert_uint_eq(c->ncerts, 2);
+		ck_assert_ptr_nonnull(c->listeners[0].cert_idx);
+	}
 	config_free(c);
 	diag_clear(&dd);
 	ck_assert_msg(live_blocks == before, "allocation %ld: %ld blocks leaked",
@@ -1536,9 +3171,10 @@ START_TEST(test_oom_string)
 {
 	long k;
 
-	for (k = 0; load_failing(example, false, k); k++)
+	/* the config, its path, the example's strings, lists, bundles ... */
+	for (k = 0; load_failing(example, OOM_STRING, k); k++)
 		;
-	ck_assert_int_ge(k, 10);
+	ck_assert_int_ge(k, 40);
 }
 END_TEST
 
@@ -1563,9 +3199,9 @@ START_TEST(test_oom_file)
 {
 	long k;
 
-	for (k = 0; load_failing(example, true, k); k++)
+	for (k = 0; load_failing(example, OOM_FILE, k); k++)
 		;
-	ck_assert_int_ge(k, 10);
+	ck_assert_int_ge(k, 40);
 }
 END_TEST
 
@@ -1573,9 +3209,27 @@ START_TEST(test_oom_with_errors)
 {
 	long k;
 
-	for (k = 0; load_failing(oom_errors, false, k); k++)
+	for (k = 0; load_failing(oom_errors, OOM_STRING, k); k++)
 		;
-	ck_assert_int_ge(k, 10);
+	ck_assert_int_ge(k, 20);
+}
+END_TEST
+
+/*
+ * KNOWN BUG (src/config.c, load): config_load_file_partial returns the
+ * config when an allocation in validate() fails (the cert_idx array in
+ * validate_certs), although config.h promises NULL on running out of
+ * memory: load() does not look at p.stop after validate(). This test
+ * fails until that is fixed.
+ */
+START_TEST(test_oom_partial)
+{
+	long k;
+
+	for (k = 0; load_failing(example, OOM_PARTIAL, k); k++)
+		;
+	for (k = 0; load_failing(oom_errors, OOM_PARTIAL, k); k++)
+		;
 }
 END_TEST
 #endif
@@ -1605,14 +3259,46 @@ config_suite(void)
 	tcase_add_test(tc, test_example);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("bundles");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_cert_defaults);
+	tcase_add_loop_test(tc, test_cert_key, 0, (int)nitems(listener_vec));
+	tcase_add_loop_test(tc, test_list_key, 0, (int)nitems(list_vec));
+	tcase_add_loop_test(tc, test_alpn, 0, (int)nitems(alpn_vec));
+	tcase_add_test(tc, test_alpn_strict);
+	tcase_add_test(tc, test_certs_only);
+	tcase_add_test(tc, test_certdir_or_psk_only);
+	tcase_add_test(tc, test_cert_idx);
+	tcase_add_test(tc, test_config_cert);
+	tcase_add_test(tc, test_cert_sections_interleaved);
+	tcase_add_test(tc, test_effective_inherit);
+	tcase_add_test(tc, test_effective_override);
+	tcase_add_test(tc, test_effective_staple);
+	tcase_add_test(tc, test_effective_own_files);
+	tcase_add_test(tc, test_bundle_verify_peer_ok);
+	tcase_add_test(tc, test_cert_relative_paths);
+	tcase_add_test(tc, test_same_key_in_two_sections);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("errors");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_bad_value, 0, (int)nitems(bad_vec));
+	tcase_add_loop_test(tc, test_bad_value_in_cert, 0,
+	    (int)nitems(bad_vec));
+	tcase_add_loop_test(tc, test_sni_bad_value, 0,
+	    (int)nitems(sni_bad_vec));
+	tcase_add_loop_test(tc, test_sni_list_bad_value, 0,
+	    (int)nitems(sni_list_bad_vec));
 	tcase_add_loop_test(tc, test_duplicate_key, 0, (int)config_nkeys);
+	tcase_add_loop_test(tc, test_duplicate_key_in_cert, 0,
+	    (int)config_nkeys);
+	tcase_add_loop_test(tc, test_key_in_wrong_section, 0,
+	    (int)config_nkeys);
 	tcase_add_test(tc, test_duplicate_after_bad_value);
 	tcase_add_loop_test(tc, test_error, 0, (int)nitems(err_vec));
 	tcase_add_test(tc, test_missing_all_required);
 	tcase_add_test(tc, test_many_errors);
+	tcase_add_test(tc, test_many_cert_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lines");
@@ -1639,6 +3325,9 @@ config_suite(void)
 	tcase_add_test(tc, test_no_name);
 	tcase_add_test(tc, test_null_diag);
 	tcase_add_test(tc, test_diag_not_empty);
+	tcase_add_test(tc, test_partial_with_bundles);
+	/* KNOWN BUG: fails until config.c is fixed (see the test) */
+	tcase_add_test(tc, test_partial_unknown_cert);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docs");
@@ -1654,6 +3343,8 @@ config_suite(void)
 	tcase_add_test(tc, test_oom_string_reports);
 	tcase_add_test(tc, test_oom_file);
 	tcase_add_test(tc, test_oom_with_errors);
+	/* KNOWN BUG: fails until config.c is fixed (see the test) */
+	tcase_add_test(tc, test_oom_partial);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 #endif

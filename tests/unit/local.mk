@@ -3,9 +3,11 @@ if HAVE_CHECK
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 
 check_PROGRAMS += tests/unit/check_value tests/unit/check_addr \
-	tests/unit/check_diag tests/unit/check_config tests/unit/check_log
+	tests/unit/check_diag tests/unit/check_config tests/unit/check_log \
+	tests/unit/check_sni tests/unit/check_secrets tests/unit/check_allow
 TESTS += tests/unit/check_value tests/unit/check_addr \
-	tests/unit/check_diag tests/unit/check_config tests/unit/check_log
+	tests/unit/check_diag tests/unit/check_config tests/unit/check_log \
+	tests/unit/check_sni tests/unit/check_secrets tests/unit/check_allow
 
 tests_unit_check_value_SOURCES = tests/unit/check_value.c tests/unit/unit.h src/value.c
 tests_unit_check_value_CFLAGS = $(UNIT_CFLAGS)
@@ -26,4 +28,19 @@ tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
 tests_unit_check_log_SOURCES = tests/unit/check_log.c tests/unit/unit.h src/log.c
 tests_unit_check_log_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_log_LDADD = $(CHECK_LIBS)
+
+# check_sni fails each allocation in turn through the linker's --wrap.
+tests_unit_check_sni_SOURCES = tests/unit/check_sni.c tests/unit/unit.h src/sni.c
+tests_unit_check_sni_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_sni_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+tests_unit_check_sni_LDADD = $(CHECK_LIBS)
+
+tests_unit_check_secrets_SOURCES = tests/unit/check_secrets.c tests/unit/unit.h \
+	src/secrets.c src/diag.c
+tests_unit_check_secrets_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_secrets_LDADD = $(CHECK_LIBS)
+
+tests_unit_check_allow_SOURCES = tests/unit/check_allow.c tests/unit/unit.h src/allow.c
+tests_unit_check_allow_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_allow_LDADD = $(CHECK_LIBS)
 endif
