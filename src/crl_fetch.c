@@ -9,6 +9,7 @@
 #include "build_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <netdb.h>
@@ -71,17 +72,15 @@ static const char ST_NOT_CRL[] = "failed: not a CRL";
 static const char ST_NOMEM[] = "failed: out of memory";
 static const char ST_STOPPING[] = "failed: shutting down";
 static const char ST_FULL[] = "failed: cache full";
-static const char ST_NOT_QUEUED[] = "failed: not queued";
 
 /* One distribution point. Entries are only removed by crl_fetch_shutdown,
  * after the fetchers have stopped, so a fetcher may use one unlocked while
  * it is busy. */
 struct entry {
-	char *url; /* owned; immutable */
-	X509_NAME
-	    *issuer;   /* owned; issuer of the first certificate naming it */
-	X509_CRL *crl; /* owned; the last good CRL, NULL before the first */
-	unsigned char md[EVP_MAX_MD_SIZE]; /* SHA-256 of crl */
+	char *url;	   /* owned; immutable */
+	X509_NAME *issuer; /* owned; of the first certificate naming url */
+	X509_CRL *crl;	   /* owned; the last good CRL, NULL before one */
+	unsigned char md[EVP_MAX_MD_SIZE]; /* SHA-256 of crl, zero-padded */
 	const char *state; /* NULL = fine; else why the last fetch failed */
 	bool busy;	   /* a fetcher has it */
 	int64_t due_ms;	   /* monotonic time of the next fetch */
@@ -290,7 +289,7 @@ spawn_locked(void)
 
 	if (i >= FETCHERS || cache.stopping)
 		return;
-	if (cache.cancel[0] < 0 && pipe(cache.cancel) != 0) {
+	if (cache.cancel[0] < 0 && pipe2(cache.cancel, O_CLOEXEC) != 0) {
 		cache.cancel[0] = cache.cancel[1] = -1;
 		rc = errno;
 		goto failed;
@@ -450,21 +449,20 @@ http_dps(X509 *x, CRL_DIST_POINTS **dps, struct dp out[DPS_MAX])
 }
 
 /*
- * True when every signature from the current certificate up to one from
- * the trust store verifies. Revocation is checked before the chain's
+ * True when every signature from chain[i] up to a certificate from the
+ * trust store verifies. Revocation is checked before the chain's
  * signatures are, so without this any client could make us fetch URLs of
  * its choosing and fill the cache.
  */
 static bool
-path_trusted(const X509_STORE_CTX *ctx, const X509 *x)
+path_trusted(const X509_STORE_CTX *ctx, int i)
 {
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	int n = sk_X509_num(chain);
 	int untrusted = X509_STORE_CTX_get_num_untrusted(ctx);
-	int i = X509_STORE_CTX_get_error_depth(ctx);
 	bool ok = true;
 
-	if (i < 0 || i >= n || sk_X509_value(chain, i) != x || untrusted >= n)
+	if (i < 0 || i >= n || untrusted >= n)
 		return false;
 	ERR_set_mark();
 	for (; i < untrusted && ok; i++) {
@@ -476,12 +474,51 @@ path_trusted(const X509_STORE_CTX *ctx, const X509 *x)
 	return ok;
 }
 
+/*
+ * Queue the fetch of chain[i]'s distribution points that are not in the
+ * cache; those that are adopt p.
+ */
+static void
+queue_dps(const X509_STORE_CTX *ctx, int i, const struct crl_fetch_params *p)
+{
+	X509 *x = sk_X509_value(X509_STORE_CTX_get0_chain(ctx), i);
+	CRL_DIST_POINTS *dps = NULL;
+	struct dp dp[DPS_MAX];
+	size_t ndp, k, nnew = 0;
+
+	if (x == NULL)
+		return;
+	ndp = http_dps(x, &dps, dp);
+	pthread_mutex_lock(&cache.mu);
+	for (k = 0; k < ndp; k++) {
+		struct entry *e = find_locked(dp[k].p, dp[k].len);
+
+		if (e != NULL)
+			adopt_params_locked(e, p);
+		else
+			nnew++;
+	}
+	pthread_mutex_unlock(&cache.mu);
+	/* Verify outside the lock, and only for points not seen yet. */
+	if (nnew > 0 && path_trusted(ctx, i)) {
+		pthread_mutex_lock(&cache.mu);
+		for (k = 0; k < ndp; k++)
+			if (find_locked(dp[k].p, dp[k].len) == NULL)
+				queue_locked(dp[k].p, dp[k].len,
+				    X509_get_issuer_name(x), p);
+		pthread_mutex_unlock(&cache.mu);
+	}
+	CRL_DIST_POINTS_free(dps);
+}
+
 /* --- verification (worker threads) --- */
 
 /*
  * The store's own CRLs for issuer, plus every cached CRL from that issuer.
  * Queues the fetch of the current certificate's distribution points that
- * are not cached yet. Returns NULL when there is none.
+ * are not cached yet; with crl_check = chain, at the leaf, those of the
+ * whole chain, so that one handshake starts every fetch it will need.
+ * Returns NULL when there is no CRL.
  */
 static STACK_OF(X509_CRL) *
     lookup_crls_cb(const X509_STORE_CTX *ctx, const X509_NAME *issuer)
@@ -489,28 +526,19 @@ static STACK_OF(X509_CRL) *
 	STACK_OF(X509_CRL) *sk = X509_STORE_CTX_get1_crls(ctx, issuer);
 	X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
 	const struct crl_fetch_params *p = NULL;
-	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
-	CRL_DIST_POINTS *dps = NULL;
-	struct dp dp[DPS_MAX];
-	size_t ndp = 0, i, nnew = 0;
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx), last = depth;
+	size_t i;
 
 	if (store != NULL && ex_idx >= 0)
 		p = X509_STORE_get_ex_data(store, ex_idx);
-	if (p == NULL || x == NULL)
+	if (p == NULL || depth < 0 || depth >= sk_X509_num(chain) ||
+	    sk_X509_value(chain, depth) != X509_STORE_CTX_get_current_cert(ctx))
 		return sk;
 	if (sk == NULL && (sk = sk_X509_CRL_new_null()) == NULL)
 		return NULL;
-	ndp = http_dps(x, &dps, dp);
 
 	pthread_mutex_lock(&cache.mu);
-	for (i = 0; i < ndp; i++) {
-		struct entry *e = find_locked(dp[i].p, dp[i].len);
-
-		if (e != NULL)
-			adopt_params_locked(e, p);
-		else
-			nnew++;
-	}
 	for (i = 0; i < cache.n; i++) {
 		X509_CRL *crl = cache.v[i]->crl;
 
@@ -524,16 +552,13 @@ static STACK_OF(X509_CRL) *
 	}
 	pthread_mutex_unlock(&cache.mu);
 
-	/* Verify outside the lock; only for points we have not seen. */
-	if (nnew > 0 && path_trusted(ctx, x)) {
-		pthread_mutex_lock(&cache.mu);
-		for (i = 0; i < ndp; i++)
-			if (find_locked(dp[i].p, dp[i].len) == NULL)
-				queue_locked(dp[i].p, dp[i].len,
-				    X509_get_issuer_name(x), p);
-		pthread_mutex_unlock(&cache.mu);
-	}
-	CRL_DIST_POINTS_free(dps);
+	if (depth == 0 &&
+	    (X509_VERIFY_PARAM_get_flags(X509_STORE_CTX_get0_param(ctx)) &
+		X509_V_FLAG_CRL_CHECK_ALL) != 0)
+		last = sk_X509_num(chain) - 1;
+	for (; depth <= last; depth++)
+		queue_dps(ctx, depth, p);
+
 	if (sk_X509_CRL_num(sk) <= 0) {
 		sk_X509_CRL_free(sk);
 		return NULL;
@@ -580,11 +605,11 @@ crl_fetch_missing(
 	for (i = 0; i < ndp && found == NULL; i++) {
 		struct entry *e = find_locked(dp[i].p, dp[i].len);
 
-		if (e == NULL) {
-			st = cache.n >= CACHE_MAX ? ST_FULL : ST_NOT_QUEUED;
+		if (e == NULL && cache.n >= CACHE_MAX) {
+			st = ST_FULL;
 			snprintf(url, cap, "%.*s", (int)dp[i].len, dp[i].p);
 			found = url;
-		} else if (e->crl == NULL) {
+		} else if (e != NULL && e->crl == NULL) {
 			st = e->state != NULL ? e->state : ST_PENDING;
 			snprintf(url, cap, "%s", e->url);
 			found = url;
@@ -650,10 +675,11 @@ stopping(void)
 	return s;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 shutting
- * down. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
+/* Wait for events on fd until deadline. False when it timed out ("what
+ * timed out"), shutdown began, or poll failed; then r says which. */
+static bool
+wait_fd(int fd, short events, int64_t deadline, const char *what,
+    struct fetch_result *r)
 {
 	struct pollfd pfd[2];
 
@@ -661,20 +687,26 @@ wait_fd(int fd, short events, int64_t deadline)
 		int64_t left = deadline - now_ms();
 		int rc;
 
-		if (left <= 0)
-			return 0;
+		if (left <= 0) {
+			fail(r, ST_TIMEOUT, "%s timed out", what);
+			return false;
+		}
 		pfd[0].fd = fd;
 		pfd[0].events = events;
 		pfd[1].fd = cache.cancel[0];
 		pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
 		rc = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (rc < 0 && errno != EINTR)
-			return -1;
-		if (pfd[1].revents != 0)
-			return -1;
+		if (rc < 0 && errno != EINTR) {
+			fail(r, ST_HTTP, "poll: %s", strerror(errno));
+			return false;
+		}
+		if (pfd[1].revents != 0) {
+			fail(r, ST_STOPPING, "shutting down");
+			return false;
+		}
 		if (rc > 0 && pfd[0].revents != 0)
-			return 1;
+			return true;
 	}
 }
 
@@ -706,7 +738,7 @@ dial(size_t slot, const char *host, const char *port, int64_t deadline,
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		socklen_t sl = sizeof(err);
-		int w;
+		char what[320];
 
 		fd = socket(ai->ai_family,
 		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -725,18 +757,13 @@ dial(size_t slot, const char *host, const char *port, int64_t deadline,
 			break;
 		err = errno;
 		if (err == EINPROGRESS) {
-			w = wait_fd(fd, POLLOUT, deadline);
-			if (w == 1 &&
+			snprintf(what, sizeof(what), "connecting to %s port %s",
+			    h, port);
+			if (wait_fd(fd, POLLOUT, deadline, what, r) &&
 			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) ==
 				0 &&
 			    err == 0)
 				break;
-			if (w == 0)
-				fail(r, ST_TIMEOUT,
-				    "connecting to %s port %s timed out", h,
-				    port);
-			else if (w < 0)
-				fail(r, ST_STOPPING, "shutting down");
 		}
 		close_fd(slot, fd);
 		fd = -1;
@@ -792,15 +819,9 @@ read_body(int fd, int64_t deadline, size_t *len, struct fetch_result *r)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int w = wait_fd(fd, POLLIN, deadline);
-
-			if (w == 1)
+			if (wait_fd(fd, POLLIN, deadline,
+				"reading the response", r))
 				continue;
-			if (w == 0)
-				fail(r, ST_TIMEOUT,
-				    "the response did not end in time");
-			else
-				fail(r, ST_STOPPING, "shutting down");
 			break;
 		}
 		fail(r, ST_HTTP, "reading the response: %s", strerror(errno));
@@ -939,15 +960,19 @@ fetch_once(size_t slot, const char *url, int64_t deadline,
 		} else if (now_ms() >= deadline) {
 			fail(r, ST_TIMEOUT, "no response in time");
 		} else {
-			unsigned long e = ERR_peek_error();
+			const char *data = NULL;
+			int flags = 0;
+			unsigned long e = ERR_peek_error_data(&data, &flags);
 
-			http_errors(err, sizeof(err));
-			fail(r,
-			    ERR_GET_LIB(e) == ERR_LIB_HTTP &&
-				    ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR
-				? ST_STATUS
-				: ST_HTTP,
-			    "%s", err);
+			/* "code=404, reason=File not found" says it all. */
+			if (ERR_GET_LIB(e) == ERR_LIB_HTTP &&
+			    ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR &&
+			    (flags & ERR_TXT_STRING) != 0)
+				fail(r, ST_STATUS, "the server answered %s",
+				    data);
+			else
+				fail(r, ST_HTTP, "%s",
+				    http_errors(err, sizeof(err)));
 		}
 		goto out;
 	}
@@ -1041,6 +1066,7 @@ apply_locked(struct entry *e, struct fetch_result *r, char *msg, size_t cap)
 		const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(r->crl);
 		bool stale = nu != NULL && X509_cmp_current_time(nu) < 0;
 
+		memset(md, 0, sizeof(md));
 		if (X509_CRL_digest(r->crl, EVP_sha256(), md, &mdlen) != 1) {
 			ERR_clear_error();
 			memset(md, 0, sizeof(md));
@@ -1146,7 +1172,7 @@ fetcher_main(void *arg)
 
 		pthread_mutex_lock(&cache.mu);
 		e->busy = false;
-		if (r.state == ST_STOPPING) {
+		if (r.state == ST_STOPPING && cache.stopping) {
 			X509_CRL_free(r.crl);
 			break;
 		}
