@@ -1,16 +1,17 @@
 /*
  * ocsp: OCSP stapling. Owns one state per served certificate (hung off its
- * SSL_CTX as ex_data, refcounted so the fetch thread can hold it while the
- * context goes away) and the one background thread that fetches, verifies
- * and caches responses. Worker threads only copy the cached DER in the
- * status callback under a short per-state mutex; nothing here ever runs
- * network I/O or a blocking wait on an event loop.
+ * SSL_CTX as ex_data, refcounted so that a fetch thread can hold it while
+ * the context goes away) and the few background threads that fetch,
+ * verify and cache responses. Worker threads only copy the cached DER in
+ * the status callback under a short per-state mutex; nothing here ever
+ * does network I/O or a blocking wait on an event loop.
  */
 #include "build_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -99,20 +100,26 @@ struct entry {
 	struct ocsp_state *st;
 };
 
-/* The fetch thread and the set of contexts it keeps fresh. */
+/*
+ * At most this many fetches run at once, so that a responder that never
+ * answers holds up one thread for its timeout, not every other
+ * certificate's refresh.
+ */
+enum { FETCH_THREADS = 4 };
+
+/* The fetch threads and the set of contexts they keep fresh. */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
-	pthread_t thread;
-	bool running;
+	pthread_t thread[FETCH_THREADS];
+	int nthreads;
 	atomic_bool stop;
-	int cur_fd; /* socket of the fetch in progress, -1 = none */
+	int cur_fd[FETCH_THREADS]; /* socket of each thread's fetch, or -1 */
 	unsigned gen;
 	struct entry *v;
 	size_t n;
 } fetcher = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cur_fd = -1,
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -178,7 +185,10 @@ static void
 init(void)
 {
 	pthread_condattr_t ca;
+	int i;
 
+	for (i = 0; i < FETCH_THREADS; i++)
+		fetcher.cur_fd[i] = -1;
 	ex_index = CRYPTO_get_ex_new_index(
 	    CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL, ex_free_cb);
 	if (pthread_condattr_init(&ca) != 0)
@@ -279,6 +289,37 @@ verdict_fail(
 }
 
 /*
+ * Drain the error queue of a failed OCSP_basic_verify into buf. The reason
+ * alone says "certificate verify error"; why the signer's chain failed is
+ * only in the error data ("Verify error:unable to get local issuer
+ * certificate"), so prefer that.
+ */
+static const char *
+verify_why(char *buf, size_t cap)
+{
+	const char *data = NULL, *r;
+	unsigned long e;
+	int flags = 0;
+
+	snprintf(buf, cap, "bad signature");
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		if ((flags & ERR_TXT_STRING) != 0 && data != NULL &&
+		    strncmp(data, "Verify error:", 13) == 0) {
+			data += 13;
+			while (*data == ' ')
+				data++;
+			snprintf(buf, cap, "%s", data);
+			break;
+		}
+		r = ERR_reason_error_string(e);
+		if (r != NULL)
+			snprintf(buf, cap, "%s", r);
+	}
+	ERR_clear_error();
+	return buf;
+}
+
+/*
  * Judge one DER response for st's certificate at time now: it must be a
  * successful basic response, signed by the issuer or by a responder the
  * issuer delegated to, cover our certificate id and be current. Fills v;
@@ -322,9 +363,8 @@ check_response(const struct ocsp_state *st, const unsigned char *der,
 	 * needs a chain to it and the OCSP signing purpose. */
 	if (OCSP_basic_verify(bs, st->signers, st->store, OCSP_TRUSTOTHER) <=
 	    0) {
-		tls_errors_str(err, sizeof(err));
 		verdict_fail(v, st, "response does not verify: %s",
-		    err[0] != '\0' ? err : "bad signature");
+		    verify_why(err, sizeof(err)));
 		goto done;
 	}
 	if (OCSP_resp_find_status(bs, st->id, &status, &reason, &revtime,
@@ -337,11 +377,12 @@ check_response(const struct ocsp_state *st, const unsigned char *der,
 	if (OCSP_check_validity(thisupd, nextupd, VALIDITY_LEEWAY_S, -1) != 1) {
 		e = ERR_peek_last_error();
 		if (ERR_GET_REASON(e) == OCSP_R_STATUS_EXPIRED)
-			verdict_fail(v, st, "response expired (next update %s)",
+			verdict_fail(v, st,
+			    "response expired: next update was %s",
 			    fmt_time(v->next_update, tbuf, sizeof(tbuf)));
 		else if (ERR_GET_REASON(e) == OCSP_R_STATUS_NOT_YET_VALID)
 			verdict_fail(v, st,
-			    "response not yet valid (this update %s)",
+			    "response not yet valid: this update is %s",
 			    fmt_time(asn1_time(thisupd), tbuf, sizeof(tbuf)));
 		else
 			verdict_fail(v, st, "response has bad times: %s",
@@ -350,7 +391,7 @@ check_response(const struct ocsp_state *st, const unsigned char *der,
 	}
 	/* OpenSSL allows the leeway past nextUpdate too; clients do not. */
 	if (v->next_update != 0 && v->next_update <= now) {
-		verdict_fail(v, st, "response expired (next update %s)",
+		verdict_fail(v, st, "response expired: next update was %s",
 		    fmt_time(v->next_update, tbuf, sizeof(tbuf)));
 		goto done;
 	}
@@ -449,9 +490,15 @@ publish(struct ocsp_state *st, const struct verdict *v, unsigned char **der,
 		    nu);
 		break;
 	case OUT_STALE:
-		log_warn("ocsp: %s: refresh failed: %s; stapling the previous "
-			 "response until %s",
-		    st->label, why, fmt_time(keep_until, rt, sizeof(rt)));
+		if (keep_until != 0)
+			log_warn("ocsp: %s: refresh failed: %s; stapling the "
+				 "previous response until %s",
+			    st->label, why,
+			    fmt_time(keep_until, rt, sizeof(rt)));
+		else
+			log_warn("ocsp: %s: refresh failed: %s; stapling the "
+				 "previous response (it gives no next update)",
+			    st->label, why);
 		break;
 	default:
 		log_warn("ocsp: %s: not stapling: %s", st->label, why);
@@ -495,8 +542,8 @@ status_cb(SSL *ssl, void *arg)
 	if (expired != 0) {
 		char nu[32];
 
-		log_warn("ocsp: %s: not stapling: response expired (next "
-			 "update %s, from %s)",
+		log_warn("ocsp: %s: not stapling: response expired: next "
+			 "update was %s (from %s)",
 		    st->label, fmt_time(expired, nu, sizeof(nu)), st->src);
 	}
 	if (copy == NULL)
@@ -602,7 +649,7 @@ find_issuer(SSL_CTX *ctx, struct ocsp_state *st, const struct ocsp_params *p,
 		}
 	}
 	key = mode_key(p, &mline);
-	attach_fail(d, p, p->issuer_line > 0 ? p->issuer_line : mline, key,
+	attach_fail(d, p, mline, key,
 	    "no issuer certificate to check OCSP responses with: the "
 	    "certificate file has no issuer after the server certificate; "
 	    "set ocsp_issuer_file");
@@ -654,6 +701,10 @@ find_responder(
 		attach_fail(d, p, p->line, key, "cannot parse '%s': %s", u,
 		    tls_errors_str(err, sizeof(err)));
 		goto out;
+	}
+	if (query != NULL && *query == '\0') {
+		OPENSSL_free(query);
+		query = NULL;
 	}
 	n = strlen(path) + (query != NULL ? strlen(query) + 1 : 0) + 1;
 	st->path = malloc(n);
@@ -854,14 +905,15 @@ stopping(void)
 /*
  * Non-blocking connect to st's responder, polled in short slices so that
  * ocsp_shutdown is not held up. Returns a connected non-blocking socket
- * registered as fetcher.cur_fd, or -1 with the reason in why.
+ * registered as fetcher.cur_fd[slot], or -1 with the reason in why.
  */
 static int
-responder_connect(
-    const struct ocsp_state *st, int64_t deadline, char *why, size_t cap)
+responder_connect(const struct ocsp_state *st, int slot, int64_t deadline,
+    char *why, size_t cap)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char addr[NI_MAXHOST];
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *shown;
 	int fd = -1, rc, err = 0;
 
 	memset(&hints, 0, sizeof(hints));
@@ -877,9 +929,10 @@ responder_connect(
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		socklen_t elen = sizeof(err);
 
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr),
-			NULL, 0, NI_NUMERICHOST) != 0)
-			snprintf(addr, sizeof(addr), "%s", st->host);
+		shown = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
+			    sizeof(addr), NULL, 0, NI_NUMERICHOST) == 0
+			    ? addr
+			    : st->host;
 		fd = socket(ai->ai_family,
 		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -919,12 +972,12 @@ responder_connect(
 			if (stopping())
 				err = ECANCELED;
 			else
-				fetcher.cur_fd = fd;
+				fetcher.cur_fd[slot] = fd;
 			pthread_mutex_unlock(&fetcher.mu);
 		}
 		if (err == 0)
 			break;
-		snprintf(why, cap, "connect to %s port %s: %s", addr, st->port,
+		snprintf(why, cap, "connect to %s port %s: %s", shown, st->port,
 		    err == ETIMEDOUT ? "timed out" : strerror(err));
 		close(fd);
 		fd = -1;
@@ -941,8 +994,8 @@ responder_connect(
  * and *len, or -1 with the reason in why.
  */
 static int
-fetch_response(const struct ocsp_state *st, unsigned char **der, size_t *len,
-    char *why, size_t cap)
+fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
+    size_t *len, char *why, size_t cap)
 {
 	int64_t deadline = mono_ms() + st->timeout_ms;
 	OCSP_REQUEST *req = NULL;
@@ -972,13 +1025,13 @@ fetch_response(const struct ocsp_state *st, unsigned char **der, size_t *len,
 		    tls_errors_str(err, sizeof(err)));
 		goto out;
 	}
-	fd = responder_connect(st, deadline, why, cap);
+	fd = responder_connect(st, slot, deadline, why, cap);
 	if (fd < 0)
 		goto out;
 	sock = BIO_new_socket(fd, BIO_CLOSE);
 	if (sock == NULL) {
 		pthread_mutex_lock(&fetcher.mu);
-		fetcher.cur_fd = -1;
+		fetcher.cur_fd[slot] = -1;
 		pthread_mutex_unlock(&fetcher.mu);
 		close(fd);
 		snprintf(why, cap, "out of memory");
@@ -993,12 +1046,18 @@ fetch_response(const struct ocsp_state *st, unsigned char **der, size_t *len,
 	    reqbio, "application/ocsp-response", 1, MAX_RESPONSE,
 	    left > 1000 ? (int)((left + 999) / 1000) : 1, 0);
 	pthread_mutex_lock(&fetcher.mu);
-	fetcher.cur_fd = -1;
+	fetcher.cur_fd[slot] = -1;
 	pthread_mutex_unlock(&fetcher.mu);
 	if (resp == NULL) {
+		unsigned long e = ERR_peek_error();
+
 		tls_errors_str(err, sizeof(err));
 		if (stopping())
 			snprintf(why, cap, "shutting down");
+		else if (ERR_GET_LIB(e) == ERR_LIB_BIO &&
+			 ERR_GET_REASON(e) == BIO_R_TRANSFER_TIMEOUT)
+			snprintf(why, cap, "no answer within %ld s",
+			    (st->timeout_ms + 999) / 1000);
 		else
 			snprintf(why, cap, "%s",
 			    err[0] != '\0' ? err : "no response");
@@ -1040,7 +1099,7 @@ out:
 /* One fetch for st (fetch thread, no lock held). Returns the delay until
  * the next one, in ms. */
 static long
-refresh(struct ocsp_state *st)
+refresh(struct ocsp_state *st, int slot)
 {
 	unsigned char *der = NULL;
 	struct verdict v;
@@ -1050,7 +1109,7 @@ refresh(struct ocsp_state *st)
 	long delay;
 
 	memset(&v, 0, sizeof(v));
-	if (fetch_response(st, &der, &len, why, sizeof(why)) < 0) {
+	if (fetch_response(st, slot, &der, &len, why, sizeof(why)) < 0) {
 		if (stopping())
 			return 0;
 		v.kind = OUT_FAILED;
@@ -1083,7 +1142,8 @@ refresh(struct ocsp_state *st)
 static void *
 fetch_main(void *arg)
 {
-	(void)arg;
+	int slot = (int)(intptr_t)arg;
+
 	pthread_mutex_lock(&fetcher.mu);
 	while (!stopping()) {
 		struct ocsp_state *st = NULL;
@@ -1114,7 +1174,7 @@ fetch_main(void *arg)
 		st->busy = true;
 		state_ref(st);
 		pthread_mutex_unlock(&fetcher.mu);
-		delay = refresh(st);
+		delay = refresh(st, slot);
 		pthread_mutex_lock(&fetcher.mu);
 		st->busy = false;
 		st->due_ms = mono_ms() + delay;
@@ -1178,18 +1238,31 @@ adopt(struct ocsp_state *st, const struct entry *old, size_t n)
 	return true;
 }
 
-static int
-start_thread(void)
+/* Start fetch threads up to want, at most FETCH_THREADS. fetcher.mu held. */
+static void
+start_threads(size_t want)
 {
 	sigset_t all, old;
 	int rc;
 
+	if (want > FETCH_THREADS)
+		want = FETCH_THREADS;
 	/* Signals belong to the main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&fetcher.thread, NULL, fetch_main, NULL);
+	while ((size_t)fetcher.nthreads < want) {
+		rc = pthread_create(&fetcher.thread[fetcher.nthreads], NULL,
+		    fetch_main, (void *)(intptr_t)fetcher.nthreads);
+		if (rc != 0) {
+			if (fetcher.nthreads == 0)
+				log_error("ocsp: cannot start a fetch thread: "
+					  "%s; OCSP responses are not fetched",
+				    strerror(rc));
+			break;
+		}
+		fetcher.nthreads++;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
 }
 
 void
@@ -1197,7 +1270,6 @@ ocsp_activate(SSL_CTX *const *v, size_t n)
 {
 	struct entry *nv, *ov;
 	size_t i, nn = 0, on;
-	int rc;
 
 	once();
 	nv = calloc(n > 0 ? n : 1, sizeof(*nv));
@@ -1232,17 +1304,9 @@ ocsp_activate(SSL_CTX *const *v, size_t n)
 	on = fetcher.n;
 	fetcher.v = nv;
 	fetcher.n = nn;
-	if (nn > 0 && !fetcher.running && cv_ok) {
-		atomic_store(&fetcher.stop, false);
-		rc = start_thread();
-		if (rc == 0)
-			fetcher.running = true;
-		else
-			log_error("ocsp: cannot start the fetch thread: %s; "
-				  "OCSP responses are not fetched",
-			    strerror(rc));
-	}
-	pthread_cond_signal(&fetcher.cv);
+	if (cv_ok)
+		start_threads(nn);
+	pthread_cond_broadcast(&fetcher.cv);
 	pthread_mutex_unlock(&fetcher.mu);
 
 	for (i = 0; i < on; i++)
@@ -1255,23 +1319,23 @@ ocsp_shutdown(void)
 {
 	struct entry *ov;
 	size_t i, on;
-	bool joined = false;
+	int t, nthreads;
 
 	pthread_mutex_lock(&fetcher.mu);
-	if (fetcher.running) {
-		atomic_store(&fetcher.stop, true);
-		/* Wakes a fetch waiting for the responder's answer. */
-		if (fetcher.cur_fd >= 0)
-			shutdown(fetcher.cur_fd, SHUT_RDWR);
-		pthread_cond_signal(&fetcher.cv);
-		joined = true;
-	}
+	atomic_store(&fetcher.stop, true);
+	/* Wakes a fetch waiting for its responder's answer. */
+	for (t = 0; t < fetcher.nthreads; t++)
+		if (fetcher.cur_fd[t] >= 0)
+			shutdown(fetcher.cur_fd[t], SHUT_RDWR);
+	if (cv_ok)
+		pthread_cond_broadcast(&fetcher.cv);
+	nthreads = fetcher.nthreads;
 	pthread_mutex_unlock(&fetcher.mu);
-	if (joined)
-		pthread_join(fetcher.thread, NULL);
+	for (t = 0; t < nthreads; t++)
+		pthread_join(fetcher.thread[t], NULL);
 
 	pthread_mutex_lock(&fetcher.mu);
-	fetcher.running = false;
+	fetcher.nthreads = 0;
 	atomic_store(&fetcher.stop, false);
 	ov = fetcher.v;
 	on = fetcher.n;
