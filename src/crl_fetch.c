@@ -1051,71 +1051,82 @@ keep_ms(const X509_CRL *crl, long refresh_ms)
 	return until > floor_ms ? (long)until : floor_ms;
 }
 
-/* Take r into e (mu held); fills the log line to write once unlocked. */
+/* A fetched CRL into e (mu held); fills the log line to write once
+ * unlocked and returns its level. */
 static enum log_level
-apply_locked(struct entry *e, struct fetch_result *r, char *msg, size_t cap)
+took_crl_locked(struct entry *e, struct fetch_result *r, char *msg, size_t cap)
 {
-	char t1[40], t2[40];
-	int64_t now = now_ms();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	bool changed, was_failing = e->state != NULL;
+	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(r->crl);
+	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(r->crl);
+	bool stale = nu != NULL && X509_cmp_current_time(nu) < 0;
+	bool other = X509_NAME_cmp(X509_CRL_get_issuer(r->crl), e->issuer) != 0;
+	char t[40], is[160], want[160], note[400] = "";
 
-	if (r->crl != NULL) {
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int mdlen = 0;
-		bool changed, was_failing = e->state != NULL;
-		STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(r->crl);
-		const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(r->crl);
-		bool stale = nu != NULL && X509_cmp_current_time(nu) < 0;
-
+	memset(md, 0, sizeof(md));
+	if (X509_CRL_digest(r->crl, EVP_sha256(), md, &mdlen) != 1)
 		memset(md, 0, sizeof(md));
-		if (X509_CRL_digest(r->crl, EVP_sha256(), md, &mdlen) != 1) {
-			ERR_clear_error();
-			memset(md, 0, sizeof(md));
-		}
-		changed = e->crl == NULL || memcmp(md, e->md, sizeof(md)) != 0;
-		X509_CRL_free(e->crl);
-		e->crl = r->crl;
-		r->crl = NULL;
-		memcpy(e->md, md, sizeof(md));
-		e->state = NULL;
-		e->fetched_at = time(NULL);
-		e->due_ms = now + keep_ms(e->crl, e->refresh_ms);
-		asn1_time_str(nu, t1, sizeof(t1));
-		if (!changed && !was_failing) {
-			snprintf(msg, cap,
-			    "crl: refreshed %s (unchanged, next "
-			    "update %s)",
-			    e->url, t1);
-			return LOG_LEVEL_DEBUG;
-		}
+	ERR_clear_error();
+	changed = e->crl == NULL || memcmp(md, e->md, sizeof(md)) != 0;
+	X509_CRL_free(e->crl);
+	e->crl = r->crl;
+	r->crl = NULL;
+	memcpy(e->md, md, sizeof(md));
+	e->state = NULL;
+	e->fetched_at = time(NULL);
+	e->due_ms = now_ms() + keep_ms(e->crl, e->refresh_ms);
+	asn1_time_str(nu, t, sizeof(t));
+	if (!changed && !was_failing) {
 		snprintf(msg, cap,
-		    "crl: fetched %s (%d revoked, next update %s%s)", e->url,
-		    rev != NULL ? sk_X509_REVOKED_num(rev) : 0, t1,
-		    stale ? ", already past: the CRL is stale" : "");
-		return stale ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
+		    "crl: refreshed %s (unchanged, next update %s)", e->url, t);
+		return LOG_LEVEL_DEBUG;
 	}
+	if (stale)
+		snprintf(
+		    note, sizeof(note), "; already past: the CRL is stale");
+	/* Verification only uses a CRL from the certificate's issuer. */
+	if (other) {
+		const char *a = X509_NAME_oneline(
+		    X509_CRL_get_issuer(e->crl), is, sizeof(is));
+		const char *b =
+		    X509_NAME_oneline(e->issuer, want, sizeof(want));
 
-	{
-		long retry =
-		    e->refresh_ms < RETRY_MS ? e->refresh_ms : RETRY_MS;
-		bool repeat = e->state == r->state;
-
-		e->state = r->state;
-		e->due_ms = now + retry;
-		if (e->crl != NULL)
-			snprintf(msg, cap,
-			    "crl: fetch of %s failed: %s "
-			    "(keeping the CRL fetched %s; next "
-			    "try in %ld s)",
-			    e->url, r->why,
-			    time_str(e->fetched_at, t2, sizeof(t2)),
-			    (retry + 999) / 1000);
-		else
-			snprintf(msg, cap,
-			    "crl: fetch of %s failed: %s (next "
-			    "try in %ld s)",
-			    e->url, r->why, (retry + 999) / 1000);
-		return repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN;
+		ERR_clear_error();
+		snprintf(note + strlen(note), sizeof(note) - strlen(note),
+		    "; issued by %s, not by %s, the issuer of the certificate "
+		    "naming it",
+		    a != NULL ? a : "?", b != NULL ? b : "?");
 	}
+	snprintf(msg, cap, "crl: fetched %s (%d revoked, next update %s%s)",
+	    e->url, rev != NULL ? sk_X509_REVOKED_num(rev) : 0, t, note);
+	return stale || other ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
+}
+
+/* A failed fetch into e (mu held), as took_crl_locked. The first failure,
+ * or one for another reason, is a warning; repeats are debug. */
+static enum log_level
+failed_locked(
+    struct entry *e, const struct fetch_result *r, char *msg, size_t cap)
+{
+	long retry = e->refresh_ms < RETRY_MS ? e->refresh_ms : RETRY_MS;
+	bool repeat = e->state == r->state;
+	char t[40];
+
+	e->state = r->state;
+	e->due_ms = now_ms() + retry;
+	if (e->crl != NULL)
+		snprintf(msg, cap,
+		    "crl: fetch of %s failed: %s (keeping the CRL fetched %s; "
+		    "next try in %ld s)",
+		    e->url, r->why, time_str(e->fetched_at, t, sizeof(t)),
+		    (retry + 999) / 1000);
+	else
+		snprintf(msg, cap,
+		    "crl: fetch of %s failed: %s (next try in %ld s)", e->url,
+		    r->why, (retry + 999) / 1000);
+	return repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN;
 }
 
 /* The due entry with the earliest time, or NULL (mu held). */
@@ -1176,7 +1187,10 @@ fetcher_main(void *arg)
 			X509_CRL_free(r.crl);
 			break;
 		}
-		lv = apply_locked(e, &r, msg, sizeof(msg));
+		if (r.crl != NULL)
+			lv = took_crl_locked(e, &r, msg, sizeof(msg));
+		else
+			lv = failed_locked(e, &r, msg, sizeof(msg));
 		X509_CRL_free(r.crl);
 		pthread_mutex_unlock(&cache.mu);
 		if (lv != LOG_LEVEL_DEBUG)
