@@ -30,6 +30,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/http.h>
+#include <openssl/httperr.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -85,7 +86,7 @@ struct ocsp_state {
 	time_t next_update; /* of der; 0 = the response gives none */
 	bool expiry_logged;
 	enum outcome logged;
-	char logged_why[512];
+	char logged_why[1024];
 
 	/* Under fetcher.mu. */
 	int64_t due_ms;	    /* next fetch, CLOCK_MONOTONIC */
@@ -131,7 +132,7 @@ struct verdict {
 	time_t next_update;
 	time_t revoked_at;
 	int reason;
-	char why[512];
+	char why[1024];
 };
 
 static void state_unref(struct ocsp_state *st);
@@ -903,36 +904,47 @@ stopping(void)
 }
 
 /*
- * Non-blocking connect to st's responder, polled in short slices so that
+ * Non-blocking connect to hostname:port, polled in short slices so that
  * ocsp_shutdown is not held up. Returns a connected non-blocking socket
  * registered as fetcher.cur_fd[slot], or -1 with the reason in why.
  */
 static int
-responder_connect(const struct ocsp_state *st, int slot, int64_t deadline,
-    char *why, size_t cap)
+responder_connect(const char *hostname, const char *port, int slot,
+    int64_t deadline, char *why, size_t cap)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char addr[INET6_ADDRSTRLEN + 1];
+	char addr[INET6_ADDRSTRLEN + 1], *host = NULL;
+	size_t hlen = strlen(hostname);
 	const char *shown;
 	int fd = -1, rc, err = 0;
 
+	/* The URL's "[::1]" is "::1" to getaddrinfo (and "[::1]" to the
+	 * Host header, which is why hostname keeps its brackets). */
+	if (hlen >= 2 && hostname[0] == '[' && hostname[hlen - 1] == ']') {
+		host = strndup(hostname + 1, hlen - 2);
+		if (host == NULL) {
+			snprintf(why, cap, "out of memory");
+			return -1;
+		}
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(st->host, st->port, &hints, &res);
+	rc = getaddrinfo(host != NULL ? host : hostname, port, &hints, &res);
+	free(host);
 	if (rc != 0) {
-		snprintf(why, cap, "cannot resolve '%s': %s", st->host,
+		snprintf(why, cap, "cannot resolve '%s': %s", hostname,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return -1;
 	}
-	snprintf(why, cap, "no address for '%s'", st->host);
+	snprintf(why, cap, "no address for '%s'", hostname);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		socklen_t elen = sizeof(err);
 
 		shown = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
 			    sizeof(addr), NULL, 0, NI_NUMERICHOST) == 0
 			    ? addr
-			    : st->host;
+			    : hostname;
 		fd = socket(ai->ai_family,
 		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -977,7 +989,7 @@ responder_connect(const struct ocsp_state *st, int slot, int64_t deadline,
 		}
 		if (err == 0)
 			break;
-		snprintf(why, cap, "connect to %s port %s: %s", shown, st->port,
+		snprintf(why, cap, "connect to %s port %s: %s", shown, port,
 		    err == ETIMEDOUT ? "timed out" : strerror(err));
 		close(fd);
 		fd = -1;
@@ -988,28 +1000,41 @@ responder_connect(const struct ocsp_state *st, int slot, int64_t deadline,
 	return fd;
 }
 
+/* Error classes of fetch_response. */
+enum {
+	FETCH_UNREACHABLE = -1, /* no connection, or no answer in time */
+	FETCH_FAILED = -2,	/* the responder answered, but not with one */
+};
+
 /*
- * POST an OCSP request for st's certificate and read the DER answer.
- * Blocking, bounded by st->timeout_ms. Returns 0 with *der (OpenSSL heap)
- * and *len, or -1 with the reason in why.
+ * POST an OCSP request for st's certificate and read the DER answer,
+ * through the proxy in http_proxy unless no_proxy exempts the responder
+ * (as curl, wget and crl_fetch read them). Blocking, bounded by
+ * st->timeout_ms; ocsp_shutdown cuts it short. Returns 0 with *der
+ * (OpenSSL heap) and *len, or FETCH_UNREACHABLE / FETCH_FAILED with the
+ * reason in why.
  */
 static int
 fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
     size_t *len, char *why, size_t cap)
 {
 	int64_t deadline = mono_ms() + st->timeout_ms;
+	STACK_OF(CONF_VALUE) *headers = NULL;
 	OCSP_REQUEST *req = NULL;
 	BIO *reqbio = NULL, *sock = NULL, *resp = NULL;
 	unsigned char *buf = NULL, *reqder = NULL;
-	int reqlen;
-	size_t n = 0;
-	char err[256];
-	int64_t left;
+	char *phost = NULL, *pport = NULL;
+	char err[256], hostport[300], via[320];
+	const char *proxy, *data = NULL;
+	int fd, reqlen, flags = 0, rc = FETCH_FAILED;
 	OCSP_CERTID *id;
-	int fd, rc = -1;
+	unsigned long e;
+	size_t n = 0;
+	int64_t left;
 
 	*der = NULL;
 	*len = 0;
+	via[0] = '\0';
 	ERR_clear_error();
 	req = OCSP_REQUEST_new();
 	id = OCSP_CERTID_dup(st->id);
@@ -1025,7 +1050,28 @@ fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
 		    tls_errors_str(err, sizeof(err)));
 		goto out;
 	}
-	fd = responder_connect(st, slot, deadline, why, cap);
+	if (strcmp(st->port, "80") == 0)
+		snprintf(hostport, sizeof(hostport), "%s", st->host);
+	else
+		snprintf(
+		    hostport, sizeof(hostport), "%s:%s", st->host, st->port);
+	if (X509V3_add_value("Host", hostport, &headers) != 1) {
+		snprintf(why, cap, "out of memory");
+		goto out;
+	}
+	proxy = OSSL_HTTP_adapt_proxy(NULL, NULL, st->host, 0);
+	if (proxy != NULL) {
+		if (OSSL_HTTP_parse_url(proxy, NULL, NULL, &phost, &pport, NULL,
+			NULL, NULL, NULL) != 1) {
+			snprintf(
+			    why, cap, "cannot parse http_proxy '%s'", proxy);
+			goto out;
+		}
+		snprintf(via, sizeof(via), " (via proxy %s:%s)", phost, pport);
+	}
+	rc = FETCH_UNREACHABLE;
+	fd = responder_connect(phost != NULL ? phost : st->host,
+	    phost != NULL ? pport : st->port, slot, deadline, why, cap);
 	if (fd < 0)
 		goto out;
 	sock = BIO_new_socket(fd, BIO_CLOSE);
@@ -1039,30 +1085,44 @@ fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
 	}
 	left = deadline - mono_ms();
 	ERR_clear_error();
-	/* bio = rbio = our connected socket: OpenSSL neither connects nor
-	 * consults http_proxy; it waits on the socket up to the timeout. */
-	resp = OSSL_HTTP_transfer(NULL, st->host, st->port, st->path, 0, NULL,
-	    NULL, sock, sock, NULL, NULL, 0, NULL, "application/ocsp-request",
-	    reqbio, "application/ocsp-response", 1, MAX_RESPONSE,
+	/*
+	 * bio = rbio = our connected socket: OpenSSL neither connects nor
+	 * looks at the proxy settings; it writes the request, waits on the
+	 * socket up to the timeout and reads the answer. Through a proxy
+	 * the request line carries the whole URL.
+	 */
+	resp = OSSL_HTTP_transfer(NULL, st->host, st->port,
+	    proxy != NULL ? st->src : st->path, 0, NULL, NULL, sock, sock, NULL,
+	    NULL, 0, headers, "application/ocsp-request", reqbio,
+	    "application/ocsp-response", 1, MAX_RESPONSE,
 	    left > 1000 ? (int)((left + 999) / 1000) : 1, 0);
 	pthread_mutex_lock(&fetcher.mu);
 	fetcher.cur_fd[slot] = -1;
 	pthread_mutex_unlock(&fetcher.mu);
 	if (resp == NULL) {
-		unsigned long e = ERR_peek_error();
-
-		tls_errors_str(err, sizeof(err));
-		if (stopping())
+		e = ERR_peek_error_data(&data, &flags);
+		if (stopping()) {
 			snprintf(why, cap, "shutting down");
-		else if (ERR_GET_LIB(e) == ERR_LIB_BIO &&
-			 ERR_GET_REASON(e) == BIO_R_TRANSFER_TIMEOUT)
-			snprintf(why, cap, "no answer within %ld s",
-			    (st->timeout_ms + 999) / 1000);
-		else
-			snprintf(why, cap, "%s",
-			    err[0] != '\0' ? err : "no response");
+		} else if ((ERR_GET_LIB(e) == ERR_LIB_BIO &&
+			       ERR_GET_REASON(e) == BIO_R_TRANSFER_TIMEOUT) ||
+			   mono_ms() >= deadline) {
+			snprintf(why, cap, "no answer within %ld s%s",
+			    (st->timeout_ms + 999) / 1000, via);
+		} else if (ERR_GET_LIB(e) == ERR_LIB_HTTP &&
+			   ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR &&
+			   (flags & ERR_TXT_STRING) != 0 && data != NULL) {
+			/* "code=404, reason=Not Found" */
+			snprintf(why, cap, "HTTP error %s%s", data, via);
+			rc = FETCH_FAILED;
+		} else {
+			tls_errors_str(err, sizeof(err));
+			snprintf(why, cap, "%s%s",
+			    err[0] != '\0' ? err : "no response", via);
+			rc = FETCH_FAILED;
+		}
 		goto out;
 	}
+	rc = FETCH_FAILED;
 	buf = OPENSSL_malloc(MAX_RESPONSE);
 	if (buf == NULL) {
 		snprintf(why, cap, "out of memory");
@@ -1078,7 +1138,7 @@ fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
 			break;
 	}
 	if (n == 0) {
-		snprintf(why, cap, "empty response");
+		snprintf(why, cap, "empty answer%s", via);
 		goto out;
 	}
 	*der = buf;
@@ -1086,12 +1146,18 @@ fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
 	buf = NULL;
 	rc = 0;
 out:
+	if (rc == FETCH_UNREACHABLE && via[0] != '\0' &&
+	    strlen(why) + strlen(via) < cap)
+		strcat(why, via);
 	OPENSSL_free(buf);
 	BIO_free(resp);
 	BIO_free(sock);
 	BIO_free(reqbio);
 	OPENSSL_free(reqder);
 	OCSP_REQUEST_free(req);
+	sk_CONF_VALUE_pop_free(headers, X509V3_conf_free);
+	OPENSSL_free(phost);
+	OPENSSL_free(pport);
 	ERR_clear_error();
 	return rc;
 }
@@ -1103,18 +1169,20 @@ refresh(struct ocsp_state *st, int slot)
 {
 	unsigned char *der = NULL;
 	struct verdict v;
-	char why[400];
+	char why[768];
 	size_t len = 0;
 	time_t now;
 	long delay;
+	int rc;
 
 	memset(&v, 0, sizeof(v));
-	if (fetch_response(st, slot, &der, &len, why, sizeof(why)) < 0) {
+	rc = fetch_response(st, slot, &der, &len, why, sizeof(why));
+	if (rc != 0) {
 		if (stopping())
 			return 0;
 		v.kind = OUT_FAILED;
-		snprintf(v.why, sizeof(v.why), "responder %s unreachable: %s",
-		    st->src, why);
+		snprintf(v.why, sizeof(v.why), "responder %s %s: %s", st->src,
+		    rc == FETCH_UNREACHABLE ? "unreachable" : "failed", why);
 	} else {
 		check_response(st, der, len, time(NULL), &v);
 	}

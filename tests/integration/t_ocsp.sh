@@ -11,6 +11,9 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# mqgate honours http_proxy for its fetches; these go to loopback.
+unset http_proxy HTTP_PROXY
+
 OP=$T/ocsp-pki
 mkdir -p "$OP/newcerts"
 
@@ -214,6 +217,14 @@ P_SILENT=$(free_port)
 P_FLAKY=$(free_port)
 P_FILE=$(free_port)
 P_FOREIGN=$(free_port)
+P_V6=
+V6_LISTENER=()
+if have_ipv6; then
+	P_V6=$(free_port)
+	V6_LISTENER=(conf_listener v6 "$P_V6" "certfile = $OP/srv.pem"
+	    "keyfile = $OP/srv.key" "ocsp_stapling = on"
+	    "ocsp_responder_url = http://[::1]:$RPORT/")
+fi
 CONF=$T/mqgate.ini
 {
 	conf_global "reload_interval = 0"
@@ -238,6 +249,7 @@ CONF=$T/mqgate.ini
 	    "keyfile = $OP/srv.key" "ocsp_staple_file = $T/live.der"
 	conf_listener foreign "$P_FOREIGN" "certfile = $OP/srv.pem" \
 	    "keyfile = $OP/srv.key" "ocsp_staple_file = $OP/foreign.der"
+	[ -n "$P_V6" ] && "${V6_LISTENER[@]}"
 } | write_conf "$CONF"
 
 run_mqgate -t -c "$CONF"
@@ -274,6 +286,14 @@ check "good: the server certificate verifies against the test CA" \
 assert_log "leaf-only certfile + ocsp_issuer_file: good response logged" \
     "$(good_re leafonly "http://127.0.0.1:$RPORT/")"
 expect_staple "leaf-only certfile + ocsp_issuer_file" "$P_LEAF" good
+
+if [ -n "$P_V6" ]; then
+	assert_log "responder at an IPv6 address: good response logged" \
+	    "$(good_re v6 "http://\\[::1\\]:$RPORT/")"
+	expect_staple "responder at an IPv6 address" "$P_V6" good
+else
+	note "no IPv6 loopback here: the [::1] responder case is skipped"
+fi
 
 # ------------------------------------------------------------ (2) revoked
 
