@@ -816,6 +816,15 @@ ocsp_attach(SSL_CTX *ctx, const struct ocsp_params *p, struct diag *d)
 	if (!p->fetch && p->staple_file == NULL)
 		return 0;
 	key = mode_key(p, &line);
+	if (p->fetch && p->staple_file != NULL) {
+		/* config_validate refuses this already; st->src is one. */
+		attach_fail(d, p,
+		    p->staple_file_line > 0 ? p->staple_file_line : line,
+		    "ocsp_staple_file",
+		    "set either ocsp_stapling = on or ocsp_staple_file, "
+		    "not both");
+		return -1;
+	}
 	once();
 	if (ex_index < 0 || !cv_ok) {
 		attach_fail(d, p, line, key,
