@@ -612,6 +612,7 @@ validate_certs(struct parse *p)
 	}
 	for (i = 0; i < c->nlisteners && !p->stop; i++) {
 		struct listener_conf *l = &c->listeners[i];
+		bool unresolved = false;
 
 		if (l->ncerts == 0)
 			continue;
@@ -628,6 +629,7 @@ validate_certs(struct parse *p)
 				diag_add(p->d, p->file, l->line[LKEY_CERTS],
 				    "certs: there is no [cert %s] section",
 				    l->certs[j]);
+				unresolved = true;
 				continue;
 			}
 			l->cert_idx[j] = k;
@@ -650,6 +652,12 @@ validate_certs(struct parse *p)
 					    "listener %s)",
 					    b->name, l->name);
 			}
+		}
+		/* A partial config (mqgate -t) is still built from: every
+		 * index it keeps must name a bundle. */
+		if (unresolved) {
+			free(l->cert_idx);
+			l->cert_idx = NULL;
 		}
 	}
 }
@@ -820,6 +828,8 @@ load(const char *name, FILE *fp, const char *str, struct diag *d, bool keep)
 	if (p.stop)
 		goto fail;
 	validate(&p);
+	if (p.stop)
+		goto fail;
 	if (diag_count(d) != before && !keep)
 		goto fail;
 	free(p.buf);

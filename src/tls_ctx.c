@@ -77,6 +77,8 @@ struct build {
 	const struct listener_conf *l;
 	struct diag *d;
 	const int *lines; /* the line to blame for each LKEY_* */
+	const char *key_as; /* report every key as this one (certdir
+			       entries: "certdir"); NULL = as named */
 };
 
 static void
@@ -93,7 +95,8 @@ fail(const struct build *b, enum listener_key k, const char *key,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_add(b->d, b->c->path, b->lines[k], "%s: %s", key, msg);
+	diag_add(b->d, b->c->path, b->lines[k], "%s: %s",
+	    b->key_as != NULL ? b->key_as : key, msg);
 }
 
 /* Open-check a file so that "missing" and "unreadable" read as such rather
@@ -547,6 +550,21 @@ struct name_add {
 	int failed;
 };
 
+/* "bundle 'x' (line N)", for messages that must say where it is. */
+static void
+site_desc(const struct tls_site *site, char *buf, size_t cap)
+{
+	if (site->name == NULL)
+		snprintf(buf, cap, "the listener's certfile (line %d)",
+		    site->line);
+	else if (site->from_dir)
+		snprintf(buf, cap, "certdir entry '%s' (line %d)", site->name,
+		    site->line);
+	else
+		snprintf(buf, cap, "bundle '%s' ([cert %s] on line %d)",
+		    site->name, site->name, site->line);
+}
+
 static void
 add_name(struct name_add *na, const char *name)
 {
@@ -559,16 +577,13 @@ add_name(struct name_add *na, const char *name)
 		return;
 	}
 	if (r == SNI_ERR_DUPLICATE && other >= 0) {
-		const struct tls_site *o = &na->tl->sites[other];
+		char d1[160], d2[160];
 
+		site_desc(&na->tl->sites[other], d1, sizeof(d1));
+		site_desc(site, d2, sizeof(d2));
 		fail(na->b, na->k, na->key,
-		    "bundles %s%s%s and %s%s%s both serve '%s' with an %s key",
-		    o->name != NULL ? "'" : "",
-		    o->name != NULL ? o->name : "(the listener's certfile)",
-		    o->name != NULL ? "'" : "", site->name != NULL ? "'" : "",
-		    site->name != NULL ? site->name
-				       : "(the listener's certfile)",
-		    site->name != NULL ? "'" : "", name, key_type_name(site->kt));
+		    "%s and %s both serve '%s' with an %s key", d1, d2, name,
+		    key_type_name(site->kt));
 		na->failed = 1;
 		return;
 	}
@@ -798,6 +813,9 @@ load_certdir(const struct build *b, struct tls_listener *tl, char **names,
 		bb.lines = lines;
 		snprintf(label, sizeof(label), "listener %s certdir %s",
 		    l->name, name);
+		bb.key_as = "certdir";
+		tl->sites[tl->nsites].line = lines[LKEY_CERTDIR];
+		tl->sites[tl->nsites].from_dir = true;
 		if (site_init(&bb, tl, tl->nsites++, &t, name, NULL, 0, !pem,
 			label) < 0)
 			rc = -1;
@@ -889,7 +907,7 @@ SSL_CTX *
 tls_ctx_build(const struct config *c, const struct listener_conf *l,
     struct diag *d)
 {
-	struct build b = { c, l, d, l->line };
+	struct build b = { c, l, d, l->line, NULL };
 	int lines[LKEY_COUNT];
 	size_t before = diag_count(d), i, nsites;
 	struct tls_listener *tl;
@@ -938,6 +956,7 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 	}
 	if (l->tls.certfile != NULL) {
 		snprintf(label, sizeof(label), "listener %s", l->name);
+		tl->sites[tl->nsites].line = lines[LKEY_CERTFILE];
 		site_init(&b, tl, tl->nsites++, &l->tls, NULL, NULL, 0,
 		    l->line[LKEY_KEYFILE] > 0, label);
 	}
@@ -951,6 +970,7 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 		bb.lines = blines;
 		snprintf(label, sizeof(label), "listener %s cert %s", l->name,
 		    bc->name);
+		tl->sites[tl->nsites].line = bc->header_line;
 		site_init(&bb, tl, tl->nsites++, &t, bc->name, bc->sni,
 		    bc->nsni, bc->line[LKEY_KEYFILE] > 0, label);
 	}

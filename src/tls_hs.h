@@ -27,6 +27,8 @@ struct tls_site {
 	struct tls_listener *owner;
 	SSL_CTX *ctx;	/* the listener's own site borrows owner->ctx */
 	char *name;	/* bundle name; NULL for the listener's certfile */
+	int line;	/* config line that defines it, for diagnostics */
+	bool from_dir;	/* a certdir entry */
 	int kt;		/* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
 	int verify_mode;
 	struct allow_list *allow[ALLOW_KIND_COUNT]; /* borrowed from config */

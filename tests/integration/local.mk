@@ -13,9 +13,18 @@ INTEGRATION_TESTS = \
 	tests/integration/t_traffic.sh \
 	tests/integration/t_concurrent.sh \
 	tests/integration/t_halfclose.sh \
-	tests/integration/t_backpressure.sh
+	tests/integration/t_backpressure.sh \
+	tests/integration/t_sni.sh \
+	tests/integration/t_psk.sh \
+	tests/integration/t_resume.sh \
+	tests/integration/t_allow.sh \
+	tests/integration/t_alpn.sh \
+	tests/integration/t_crl.sh \
+	tests/integration/t_crl_fetch.sh \
+	tests/integration/t_ocsp.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
 EXTRA_DIST += tests/integration/abuse.py tests/integration/abuse.sh
 EXTRA_DIST += tests/integration/mqtt_tls_client.py tests/integration/fake_upstream.py
+EXTRA_DIST += tests/integration/pki.sh tests/integration/crl_pki.sh

@@ -492,7 +492,8 @@ in_section() {
 	while read -r n; do
 		[ -n "$n" ] && [ "$n" -ge "$from" ] && [ "$n" -le "$to" ] &&
 		    return 0
-	done < <(grep -oE "$DCONF:[0-9]+" <<<"$MSG" | sed 's/.*://')
+	done < <(grep -oE "$DCONF:[0-9]+|line [0-9]+" <<<"$MSG" |
+	    sed 's/.*[: ]//')
 	return 1
 }
 for b in dup-one:"$H1" dup-two:"$H2"; do

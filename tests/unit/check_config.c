@@ -2524,11 +2524,8 @@ END_TEST
  * A partial load (what `mqgate -t` reports from) keeps the listener's
  * certs. Every cert_idx entry must still name a bundle of that name: the
  * TLS glue follows them (tls_ctx_build: &c->certs[l->cert_idx[i]]).
- *
- * KNOWN BUG (src/config.c, validate_certs): a name with no [cert] section
- * leaves its cert_idx entry at 0 (from calloc), so that it points at the
- * first bundle, another one, or past the end of an empty c->certs (NULL)
- * when there are none. This test fails until that is fixed.
+ * A name with no [cert] section once left its entry at 0, pointing at
+ * another bundle or past the end of an empty c->certs.
  */
 START_TEST(test_partial_unknown_cert)
 {
@@ -3216,11 +3213,9 @@ START_TEST(test_oom_with_errors)
 END_TEST
 
 /*
- * KNOWN BUG (src/config.c, load): config_load_file_partial returns the
- * config when an allocation in validate() fails (the cert_idx array in
- * validate_certs), although config.h promises NULL on running out of
- * memory: load() does not look at p.stop after validate(). This test
- * fails until that is fixed.
+ * config_load_file_partial must return NULL when an allocation in
+ * validate() fails (the cert_idx array in validate_certs), as config.h
+ * promises for running out of memory.
  */
 START_TEST(test_oom_partial)
 {
