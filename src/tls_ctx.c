@@ -840,6 +840,12 @@ load_psk(const struct build *b, struct tls_listener *tl)
 		return -1;
 	SSL_CTX_set_psk_server_callback(tl->ctx, tls_hs_psk_server_cb);
 	SSL_CTX_set_psk_find_session_callback(tl->ctx, tls_hs_psk_find_session_cb);
+	if (SSL_CTX_set_session_ticket_cb(tl->ctx, tls_hs_ticket_gen_cb,
+		tls_hs_ticket_dec_cb, NULL) != 1) {
+		fail(b, LKEY_PSK_FILE, "psk_file",
+		    "cannot install the session ticket callbacks");
+		return -1;
+	}
 	return 0;
 }
 

@@ -80,6 +80,10 @@ void tls_ctx_handshake_done(SSL *ssl);
 const char *tls_ctx_site_name(const SSL *ssl);
 const char *tls_ctx_psk_identity(const SSL *ssl);
 
+/* The PSK identity a resumed session was first established with, copied
+ * into buf (cap bytes, NUL-terminated); returns its length, 0 if none. */
+size_t tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap);
+
 /* Drain OpenSSL's error queue into buf as "reason; reason" (empty if none).
  * Returns buf. */
 const char *tls_errors_str(char *buf, size_t cap);

@@ -32,6 +32,8 @@
 #define SNI_MATCH_MAX 8
 
 /* ex_data indexes: set once, on the main thread, before any worker. */
+static struct tls_listener *listener_of(SSL *ssl);
+
 static int idx_site = -1;     /* SSL_CTX -> struct tls_site * */
 static int idx_listener = -1; /* listener SSL_CTX -> owned tls_listener */
 static int idx_psk = -1;      /* SSL -> const struct psk_entry * */
@@ -169,6 +171,83 @@ tls_ctx_psk_identity(const SSL *ssl)
 		return NULL;
 	e = SSL_get_ex_data(ssl, idx_psk);
 	return e != NULL ? e->identity : NULL;
+}
+
+/* Sessions established with a PSK carry its identity in the ticket's
+ * application data ("psk:" + identity), so that resumptions keep it. */
+static const char psk_tag[] = "psk:";
+
+size_t
+tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap)
+{
+	SSL_SESSION *sess = SSL_get0_session(ssl);
+	size_t tag = sizeof(psk_tag) - 1, len = 0, n;
+	void *data = NULL;
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	if (sess == NULL ||
+	    SSL_SESSION_get0_ticket_appdata(sess, &data, &len) != 1 ||
+	    data == NULL || len <= tag || memcmp(data, psk_tag, tag) != 0)
+		return 0;
+	n = len - tag < cap - 1 ? len - tag : cap - 1;
+	memcpy(buf, (char *)data + tag, n);
+	buf[n] = '\0';
+	return n;
+}
+
+int
+tls_hs_ticket_gen_cb(SSL *ssl, void *arg)
+{
+	const char *id = tls_ctx_psk_identity(ssl);
+	SSL_SESSION *sess = SSL_get0_session(ssl);
+	char buf[sizeof(psk_tag) + PSK_IDENTITY_MAX];
+	size_t n;
+
+	(void)arg;
+	if (id == NULL || sess == NULL)
+		return 1; /* a resumed session keeps what it had */
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%s", psk_tag, id);
+	if (n >= sizeof(buf))
+		return 1;
+	return SSL_SESSION_set1_ticket_appdata(sess, buf, n);
+}
+
+/* A ticket from a PSK session resumes only while its identity is still
+ * in the psk_file: removing a device's line revokes its tickets too. */
+SSL_TICKET_RETURN
+tls_hs_ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
+    const unsigned char *keyname, size_t keyname_len,
+    SSL_TICKET_STATUS status, void *arg)
+{
+	struct tls_listener *tl = listener_of(ssl);
+	size_t tag = sizeof(psk_tag) - 1, len = 0;
+	void *data = NULL;
+
+	(void)keyname;
+	(void)keyname_len;
+	(void)arg;
+	switch (status) {
+	case SSL_TICKET_EMPTY:
+	case SSL_TICKET_NO_DECRYPT:
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	case SSL_TICKET_SUCCESS:
+	case SSL_TICKET_SUCCESS_RENEW:
+		break;
+	default:
+		return SSL_TICKET_RETURN_ABORT;
+	}
+	if (sess != NULL &&
+	    SSL_SESSION_get0_ticket_appdata(sess, &data, &len) == 1 &&
+	    data != NULL && len > tag && memcmp(data, psk_tag, tag) == 0 &&
+	    (tl == NULL || tl->psk == NULL ||
+		psk_find(tl->psk, (const char *)data + tag, len - tag) ==
+		    NULL))
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	return status == SSL_TICKET_SUCCESS_RENEW
+	    ? SSL_TICKET_RETURN_USE_RENEW
+	    : SSL_TICKET_RETURN_USE;
 }
 
 

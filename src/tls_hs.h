@@ -79,5 +79,9 @@ int tls_hs_psk_find_session_cb(SSL *ssl, const unsigned char *identity,
 int tls_hs_ticket_cb(SSL *ssl, unsigned char *key_name, unsigned char *iv,
     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc);
 void tls_hs_keylog_cb(const SSL *ssl, const char *line);
+int tls_hs_ticket_gen_cb(SSL *ssl, void *arg);
+SSL_TICKET_RETURN tls_hs_ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
+    const unsigned char *keyname, size_t keyname_len,
+    SSL_TICKET_STATUS status, void *arg);
 
 #endif

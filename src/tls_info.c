@@ -74,14 +74,26 @@ tls_info_get(SSL *ssl, int handshake_done, struct tls_info *out)
 		/* The callbacks saw the identity; whether the key was used is
 		 * another matter (TLS 1.3 falls back to the certificate when
 		 * the PSK does not fit the cipher suite). */
-		if ((v = tls_ctx_psk_identity(ssl)) != NULL && psk_used(ssl))
+		bool fresh_psk = false;
+
+		if ((v = tls_ctx_psk_identity(ssl)) != NULL && psk_used(ssl)) {
 			snprintf(out->psk, sizeof(out->psk), "%s", v);
+			fresh_psk = SSL_version(ssl) >= TLS1_3_VERSION;
+		} else if (SSL_session_reused(ssl) == 1) {
+			/* A resumption keeps the identity it began with. */
+			if (tls_ctx_session_psk(ssl, out->psk,
+				sizeof(out->psk)) == 0 &&
+			    (v = SSL_get_psk_identity(ssl)) != NULL)
+				snprintf(out->psk, sizeof(out->psk), "%s", v);
+		}
 		SSL_get0_alpn_selected(ssl, &a, &alen);
 		if (alen > 0 && alen < sizeof(out->alpn)) {
 			memcpy(out->alpn, a, alen);
 			out->alpn[alen] = '\0';
 		}
-		out->resumed = SSL_session_reused(ssl) == 1 && out->psk[0] == '\0';
+		/* A TLS 1.3 external PSK handshake counts as "reused" in
+		 * OpenSSL, but resumes nothing. */
+		out->resumed = SSL_session_reused(ssl) == 1 && !fresh_psk;
 	}
 	out->version = SSL_get_version(ssl);
 	out->cipher = SSL_get_cipher_name(ssl);

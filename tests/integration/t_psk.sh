@@ -215,7 +215,9 @@ refused "no certfile: TLS 1.2 PSK unknown identity" psk-only \
     'unknown PSK identity' "$P_ONLY" -tls1_2 -cipher "$PSK12" \
     -psk_identity nobody -psk "$K1"
 
-# Informational: what the line of a resumed PSK session says.
+# A resumed PSK session keeps the identity it was established with (it
+# travels in the ticket), the way a resumed certificate session keeps its
+# subject.
 for v in -tls1_3 -tls1_2; do
 	c=()
 	[ "$v" = -tls1_2 ] && c=(-cipher "$PSK12")
@@ -227,9 +229,10 @@ for v in -tls1_3 -tls1_2; do
 	    mqtt_probe "$P_PSK" "$v" "${c[@]}" -psk_identity dev1 -psk "$K1" \
 	    -sess_in "$T/psk$v.sess" &&
 	    wait_conn psk 'client_closed|upstream_closed'; then
-		note "$v: a resumed dev1 session logs$(grep -oE ' psk=[^ ]+ alpn=[^ ]+ resumed=[^ ]+' <<<"$CONN_LINE")"
+		check "$v: a resumed dev1 session logs psk=dev1 resumed=yes" \
+		    grep -qE ' psk=dev1 alpn=[^ ]+ resumed=yes ' <<<"$CONN_LINE"
 	else
-		note "$v: a dev1 session could not be resumed"
+		fail "$v: a dev1 session could not be resumed"
 	fi
 done
 
