@@ -49,38 +49,26 @@ struct traffic_secret {
 };
 
 static void
-listener_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
+listener_free_cb(void *parent MQ_UNUSED, void *ptr,
+    CRYPTO_EX_DATA *ad MQ_UNUSED, int idx MQ_UNUSED, long argl MQ_UNUSED,
+    void *argp MQ_UNUSED)
 {
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
 	tls_listener_free(ptr);
 }
 
 static void
-refusal_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
+refusal_free_cb(void *parent MQ_UNUSED, void *ptr,
+    CRYPTO_EX_DATA *ad MQ_UNUSED, int idx MQ_UNUSED, long argl MQ_UNUSED,
+    void *argp MQ_UNUSED)
 {
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
 	free(ptr);
 }
 
 static void
-secret_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
+secret_free_cb(void *parent MQ_UNUSED, void *ptr,
+    CRYPTO_EX_DATA *ad MQ_UNUSED, int idx MQ_UNUSED, long argl MQ_UNUSED,
+    void *argp MQ_UNUSED)
 {
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
 	if (ptr != NULL)
 		OPENSSL_cleanse(ptr, sizeof(struct traffic_secret));
 	free(ptr);
