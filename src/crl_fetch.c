@@ -60,6 +60,7 @@ static const long DEFAULT_TIMEOUT_MS = 15000;
  * Static states for crl_fetch_missing(); the full reason goes to the log.
  */
 static const char ST_PENDING[] = "pending";
+static const char ST_EXPIRED[] = "expired";
 static const char ST_BAD_URL[] = "failed: bad URL";
 static const char ST_RESOLVE[] = "failed: cannot resolve host";
 static const char ST_CONNECT[] = "failed: cannot connect";
@@ -87,6 +88,7 @@ struct entry {
 	long refresh_ms;   /* shortest crl_refresh_interval naming it */
 	long timeout_ms;   /* longest crl_fetch_timeout naming it */
 	time_t fetched_at; /* when crl was fetched */
+	time_t expires_at; /* crl's next update; 0 = none */
 };
 
 struct fetcher {
@@ -208,6 +210,30 @@ static void fail(struct fetch_result *r, const char *state, const char *fmt,
     ...) MQ_PRINTF(3, 4);
 
 /* Record the first failure of a fetch; later ones are consequences. */
+/* t as a time_t; 0 when absent or unreadable. */
+static time_t
+asn1_time_t(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		ERR_clear_error();
+		return 0;
+	}
+	return timegm(&tm);
+}
+
+/* What crl_fetch_missing says of e, or NULL when e has a current CRL. */
+static const char *
+missing_state_locked(const struct entry *e, time_t now)
+{
+	if (e->crl == NULL)
+		return e->state != NULL ? e->state : ST_PENDING;
+	if (e->expires_at != 0 && e->expires_at <= now)
+		return e->state != NULL ? e->state : ST_EXPIRED;
+	return NULL;
+}
+
 static void
 fail(struct fetch_result *r, const char *state, const char *fmt, ...)
 {
@@ -596,6 +622,7 @@ crl_fetch_missing(
 	CRL_DIST_POINTS *dps = NULL;
 	struct dp dp[DPS_MAX];
 	const char *found = NULL, *st = NULL;
+	time_t now = time(NULL);
 	size_t ndp, i;
 
 	if (x == NULL || pthread_once(&once, init_once) != 0 || !init_ok)
@@ -609,8 +636,8 @@ crl_fetch_missing(
 			st = ST_FULL;
 			snprintf(url, cap, "%.*s", (int)dp[i].len, dp[i].p);
 			found = url;
-		} else if (e != NULL && e->crl == NULL) {
-			st = e->state != NULL ? e->state : ST_PENDING;
+		} else if (e != NULL &&
+			   (st = missing_state_locked(e, now)) != NULL) {
 			snprintf(url, cap, "%s", e->url);
 			found = url;
 		}
@@ -621,9 +648,8 @@ crl_fetch_missing(
 	for (i = 0; ndp == 0 && i < cache.n && found == NULL; i++) {
 		const struct entry *e = cache.v[i];
 
-		if (e->crl == NULL &&
-		    X509_NAME_cmp(e->issuer, X509_get_issuer_name(x)) == 0) {
-			st = e->state != NULL ? e->state : ST_PENDING;
+		if (X509_NAME_cmp(e->issuer, X509_get_issuer_name(x)) == 0 &&
+		    (st = missing_state_locked(e, now)) != NULL) {
 			snprintf(url, cap, "%s", e->url);
 			found = url;
 		}
@@ -1076,6 +1102,7 @@ took_crl_locked(struct entry *e, struct fetch_result *r, char *msg, size_t cap)
 	memcpy(e->md, md, sizeof(md));
 	e->state = NULL;
 	e->fetched_at = time(NULL);
+	e->expires_at = asn1_time_t(nu);
 	e->due_ms = now_ms() + keep_ms(e->crl, e->refresh_ms);
 	asn1_time_str(nu, t, sizeof(t));
 	if (!changed && !was_failing) {
