@@ -140,14 +140,9 @@ now_ms(void)
 }
 
 static void
-params_free_cb(
-    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+params_free_cb(void *parent MQ_UNUSED, void *ptr, CRYPTO_EX_DATA *ad MQ_UNUSED,
+    int idx MQ_UNUSED, long argl MQ_UNUSED, void *argp MQ_UNUSED)
 {
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
 	free(ptr);
 }
 
@@ -737,7 +732,9 @@ wait_fd(int fd, short events, int64_t deadline, const char *what,
 }
 
 /* Connect to host:port (a numeric port) before deadline. Returns the
- * non-blocking socket, held in slot, or -1 with r set. */
+ * non-blocking socket, held in slot, or -1 with r set. Only the name
+ * lookup cannot be cut short: a slow resolver can hold up shutdown by its
+ * own timeout. */
 static int
 dial(size_t slot, const char *host, const char *port, int64_t deadline,
     struct fetch_result *r)
@@ -858,12 +855,9 @@ read_body(int fd, int64_t deadline, size_t *len, struct fetch_result *r)
 }
 
 static int
-no_password_cb(char *buf, int size, int rwflag, void *u)
+no_password_cb(char *buf MQ_UNUSED, int size MQ_UNUSED, int rwflag MQ_UNUSED,
+    void *u MQ_UNUSED)
 {
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
 	return -1;
 }
 
@@ -896,8 +890,17 @@ redirect_target(const char *loc, const char *host, const char *port,
     char **next, struct fetch_result *r)
 {
 	char q[160];
-	size_t len;
+	size_t len, i;
 
+	for (i = 0; loc[i] != '\0'; i++)
+		if ((unsigned char)loc[i] <= 0x20 ||
+		    (unsigned char)loc[i] >= 0x7f)
+			break;
+	if (loc[i] != '\0' || i > URL_MAX) {
+		fail(r, ST_REDIRECT, "redirected to %s (not a usable URL)",
+		    log_quote(loc, q, sizeof(q)));
+		return;
+	}
 	if (strncmp(loc, "http://", 7) == 0) {
 		*next = strdup(loc);
 	} else if (loc[0] == '/') {
