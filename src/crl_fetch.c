@@ -46,8 +46,8 @@ static const size_t BODY_MAX = 64u << 20;
  * that is shorter); so is a CRL whose next update has already passed. */
 static const long RETRY_MS = 30000;
 static const int REDIRECTS_MAX = 5;
-/* Longest URL taken from a certificate. */
-static const size_t URL_MAX = 1024;
+/* Longest URL taken from a certificate or a redirect. */
+enum { URL_MAX = 1024 };
 /* Distribution point URIs looked at per certificate. */
 enum { DPS_MAX = 8 };
 /* Fetches that run at the same time (one thread each, started on demand). */
@@ -117,7 +117,8 @@ static struct {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool init_ok;
-static int ex_idx = -1;
+static int ex_idx = -1;	    /* X509_STORE: a struct crl_fetch_params */
+static int ctx_ex_idx = -1; /* X509_STORE_CTX: a struct seen */
 
 struct fetch_result {
 	X509_CRL *crl;	   /* owned; set on success */
@@ -128,6 +129,18 @@ struct fetch_result {
 struct dp {
 	const char *p; /* into the certificate's decoded extension */
 	size_t len;
+};
+
+/*
+ * What the last CRL lookup of a verification found missing, kept on its
+ * X509_STORE_CTX: crl_fetch_missing runs just after the lookup and must
+ * not be misled by a fetch that completed in between.
+ */
+struct seen {
+	const X509 *cert;  /* the certificate looked up for */
+	int depth;	   /* at this depth */
+	const char *state; /* static; NULL = no CRL was missing */
+	char url[URL_MAX + 1];
 };
 
 static int64_t
@@ -141,6 +154,13 @@ now_ms(void)
 
 static void
 params_free_cb(void *parent MQ_UNUSED, void *ptr, CRYPTO_EX_DATA *ad MQ_UNUSED,
+    int idx MQ_UNUSED, long argl MQ_UNUSED, void *argp MQ_UNUSED)
+{
+	free(ptr);
+}
+
+static void
+seen_free_cb(void *parent MQ_UNUSED, void *ptr, CRYPTO_EX_DATA *ad MQ_UNUSED,
     int idx MQ_UNUSED, long argl MQ_UNUSED, void *argp MQ_UNUSED)
 {
 	free(ptr);
@@ -161,7 +181,9 @@ init_once(void)
 	pthread_condattr_destroy(&ca);
 	ex_idx =
 	    X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, params_free_cb);
-	init_ok = ex_idx >= 0;
+	ctx_ex_idx =
+	    X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, seen_free_cb);
+	init_ok = ex_idx >= 0 && ctx_ex_idx >= 0;
 }
 
 static const char *
@@ -496,22 +518,17 @@ path_trusted(const X509_STORE_CTX *ctx, int i)
 }
 
 /*
- * Queue the fetch of chain[i]'s distribution points that are not in the
- * cache; those that are adopt p.
+ * Queue the fetch of chain[i]'s distribution points dp[0..n) that are not
+ * in the cache; those that are adopt p.
  */
 static void
-queue_dps(const X509_STORE_CTX *ctx, int i, const struct crl_fetch_params *p)
+queue_points(const X509_STORE_CTX *ctx, int i, const X509 *x,
+    const struct dp *dp, size_t n, const struct crl_fetch_params *p)
 {
-	X509 *x = sk_X509_value(X509_STORE_CTX_get0_chain(ctx), i);
-	CRL_DIST_POINTS *dps = NULL;
-	struct dp dp[DPS_MAX];
-	size_t ndp, k, nnew = 0;
+	size_t k, nnew = 0;
 
-	if (x == NULL)
-		return;
-	ndp = http_dps(x, &dps, dp);
 	pthread_mutex_lock(&cache.mu);
-	for (k = 0; k < ndp; k++) {
+	for (k = 0; k < n; k++) {
 		struct entry *e = find_locked(dp[k].p, dp[k].len);
 
 		if (e != NULL)
@@ -523,13 +540,66 @@ queue_dps(const X509_STORE_CTX *ctx, int i, const struct crl_fetch_params *p)
 	/* Verify outside the lock, and only for points not seen yet. */
 	if (nnew > 0 && path_trusted(ctx, i)) {
 		pthread_mutex_lock(&cache.mu);
-		for (k = 0; k < ndp; k++)
+		for (k = 0; k < n; k++)
 			if (find_locked(dp[k].p, dp[k].len) == NULL)
 				queue_locked(dp[k].p, dp[k].len,
 				    X509_get_issuer_name(x), p);
 		pthread_mutex_unlock(&cache.mu);
 	}
+}
+
+/* queue_points for chain[i], its points read here. */
+static void
+queue_dps(const X509_STORE_CTX *ctx, int i, const struct crl_fetch_params *p)
+{
+	X509 *x = sk_X509_value(X509_STORE_CTX_get0_chain(ctx), i);
+	CRL_DIST_POINTS *dps = NULL;
+	struct dp dp[DPS_MAX];
+	size_t n;
+
+	if (x == NULL)
+		return;
+	n = http_dps(x, &dps, dp);
+	queue_points(ctx, i, x, dp, n, p);
 	CRL_DIST_POINTS_free(dps);
+}
+
+/*
+ * The state of the first of x's points dp[0..n) without a current CRL
+ * (its URL into url), or, when x names none (a root, under crl_check =
+ * chain), of a point expected to serve x's issuer, fetched for another
+ * certificate. NULL when nothing is missing.
+ */
+static const char *
+missing_locked(
+    const X509 *x, const struct dp *dp, size_t n, char *url, size_t cap)
+{
+	time_t now = time(NULL);
+	const char *st;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct entry *e = find_locked(dp[i].p, dp[i].len);
+
+		if (e == NULL && cache.n >= CACHE_MAX) {
+			snprintf(url, cap, "%.*s", (int)dp[i].len, dp[i].p);
+			return ST_FULL;
+		}
+		if (e != NULL && (st = missing_state_locked(e, now)) != NULL) {
+			snprintf(url, cap, "%s", e->url);
+			return st;
+		}
+	}
+	for (i = 0; n == 0 && i < cache.n; i++) {
+		const struct entry *e = cache.v[i];
+
+		if (X509_NAME_cmp(e->issuer, X509_get_issuer_name(x)) == 0 &&
+		    (st = missing_state_locked(e, now)) != NULL) {
+			snprintf(url, cap, "%s", e->url);
+			return st;
+		}
+	}
+	return NULL;
 }
 
 /* --- verification (worker threads) --- */
@@ -539,7 +609,8 @@ queue_dps(const X509_STORE_CTX *ctx, int i, const struct crl_fetch_params *p)
  * Queues the fetch of the current certificate's distribution points that
  * are not cached yet; with crl_check = chain, at the leaf, those of the
  * whole chain, so that one handshake starts every fetch it will need.
- * Returns NULL when there is no CRL.
+ * Notes on ctx what is missing, for crl_fetch_missing. Returns NULL when
+ * there is no CRL.
  */
 static STACK_OF(X509_CRL) *
     lookup_crls_cb(const X509_STORE_CTX *ctx, const X509_NAME *issuer)
@@ -548,16 +619,39 @@ static STACK_OF(X509_CRL) *
 	X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
 	const struct crl_fetch_params *p = NULL;
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-	int depth = X509_STORE_CTX_get_error_depth(ctx), last = depth;
-	size_t i;
+	int depth = X509_STORE_CTX_get_error_depth(ctx), d, last = depth;
+	/* OpenSSL hands lookups a const context, but its ex_data is ours
+	 * to set: only this thread uses it. */
+	X509_STORE_CTX *wctx = (X509_STORE_CTX *)(uintptr_t)ctx;
+	CRL_DIST_POINTS *dps = NULL;
+	struct dp dp[DPS_MAX];
+	struct seen *seen;
+	X509 *x;
+	size_t i, n;
 
 	if (store != NULL && ex_idx >= 0)
 		p = X509_STORE_get_ex_data(store, ex_idx);
-	if (p == NULL || depth < 0 || depth >= sk_X509_num(chain) ||
-	    sk_X509_value(chain, depth) != X509_STORE_CTX_get_current_cert(ctx))
+	x = sk_X509_value(chain, depth);
+	if (p == NULL || x == NULL || x != X509_STORE_CTX_get_current_cert(ctx))
 		return sk;
 	if (sk == NULL && (sk = sk_X509_CRL_new_null()) == NULL)
 		return NULL;
+	seen = X509_STORE_CTX_get_ex_data(ctx, ctx_ex_idx);
+	if (seen == NULL && (seen = calloc(1, sizeof(*seen))) != NULL &&
+	    X509_STORE_CTX_set_ex_data(wctx, ctx_ex_idx, seen) != 1) {
+		ERR_clear_error();
+		free(seen);
+		seen = NULL;
+	}
+
+	n = http_dps(x, &dps, dp);
+	queue_points(ctx, depth, x, dp, n, p);
+	if (depth == 0 &&
+	    (X509_VERIFY_PARAM_get_flags(X509_STORE_CTX_get0_param(ctx)) &
+		X509_V_FLAG_CRL_CHECK_ALL) != 0)
+		last = sk_X509_num(chain) - 1;
+	for (d = depth + 1; d <= last; d++)
+		queue_dps(ctx, d, p);
 
 	pthread_mutex_lock(&cache.mu);
 	for (i = 0; i < cache.n; i++) {
@@ -571,14 +665,14 @@ static STACK_OF(X509_CRL) *
 		if (sk_X509_CRL_push(sk, crl) <= 0)
 			X509_CRL_free(crl);
 	}
+	if (seen != NULL) {
+		seen->cert = x;
+		seen->depth = depth;
+		seen->state =
+		    missing_locked(x, dp, n, seen->url, sizeof(seen->url));
+	}
 	pthread_mutex_unlock(&cache.mu);
-
-	if (depth == 0 &&
-	    (X509_VERIFY_PARAM_get_flags(X509_STORE_CTX_get0_param(ctx)) &
-		X509_V_FLAG_CRL_CHECK_ALL) != 0)
-		last = sk_X509_num(chain) - 1;
-	for (; depth <= last; depth++)
-		queue_dps(ctx, depth, p);
+	CRL_DIST_POINTS_free(dps);
 
 	if (sk_X509_CRL_num(sk) <= 0) {
 		sk_X509_CRL_free(sk);
@@ -614,44 +708,30 @@ crl_fetch_missing(
     X509_STORE_CTX *ctx, char *url, size_t cap, const char **state)
 {
 	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+	const struct seen *seen;
 	CRL_DIST_POINTS *dps = NULL;
 	struct dp dp[DPS_MAX];
-	const char *found = NULL, *st = NULL;
-	time_t now = time(NULL);
-	size_t ndp, i;
+	const char *st;
+	size_t n;
 
 	if (x == NULL || pthread_once(&once, init_once) != 0 || !init_ok)
 		return false;
-	ndp = http_dps(x, &dps, dp);
+	/* What the lookup saw, when it was about this certificate. */
+	seen = X509_STORE_CTX_get_ex_data(ctx, ctx_ex_idx);
+	if (seen != NULL && seen->cert == x &&
+	    seen->depth == X509_STORE_CTX_get_error_depth(ctx)) {
+		if (seen->state == NULL)
+			return false;
+		snprintf(url, cap, "%s", seen->url);
+		*state = seen->state;
+		return true;
+	}
+	n = http_dps(x, &dps, dp);
 	pthread_mutex_lock(&cache.mu);
-	for (i = 0; i < ndp && found == NULL; i++) {
-		struct entry *e = find_locked(dp[i].p, dp[i].len);
-
-		if (e == NULL && cache.n >= CACHE_MAX) {
-			st = ST_FULL;
-			snprintf(url, cap, "%.*s", (int)dp[i].len, dp[i].p);
-			found = url;
-		} else if (e != NULL &&
-			   (st = missing_state_locked(e, now)) != NULL) {
-			snprintf(url, cap, "%s", e->url);
-			found = url;
-		}
-	}
-	/* A certificate without distribution points of its own (a root, for
-	 * crl_check = chain) waits for its issuer's CRL fetched for another
-	 * certificate. */
-	for (i = 0; ndp == 0 && i < cache.n && found == NULL; i++) {
-		const struct entry *e = cache.v[i];
-
-		if (X509_NAME_cmp(e->issuer, X509_get_issuer_name(x)) == 0 &&
-		    (st = missing_state_locked(e, now)) != NULL) {
-			snprintf(url, cap, "%s", e->url);
-			found = url;
-		}
-	}
+	st = missing_locked(x, dp, n, url, cap);
 	pthread_mutex_unlock(&cache.mu);
 	CRL_DIST_POINTS_free(dps);
-	if (found == NULL)
+	if (st == NULL)
 		return false;
 	*state = st;
 	return true;
