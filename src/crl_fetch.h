@@ -31,11 +31,14 @@ int crl_fetch_attach(X509_STORE *store, const struct crl_fetch_params *p);
 
 /*
  * For the verify callback, when the error at ctx is
- * X509_V_ERR_UNABLE_TO_GET_CRL: true if the current certificate names an
- * http:// distribution point whose CRL is not cached (its fetch is queued,
- * running, or failed); then url gets that URL (cut at cap) and *state a
- * static word: "pending" or "failed: <short reason>". False when the CRL
- * is simply not there for another reason (no distribution point).
+ * X509_V_ERR_UNABLE_TO_GET_CRL or X509_V_ERR_CRL_HAS_EXPIRED: true if the
+ * current certificate names an http:// distribution point whose CRL is
+ * not cached or is past its next update (its fetch is queued, running, or
+ * failed); then url gets that URL (cut at cap) and *state a static word:
+ * "pending", "expired" or "failed: <short reason>". False when the CRL is
+ * simply not there for another reason: no distribution point, or one that
+ * was never queued because the certificate's signatures do not verify up
+ * to the trust store (a forged certificate gets nothing fetched).
  */
 bool crl_fetch_missing(X509_STORE_CTX *ctx, char *url, size_t cap,
     const char **state);

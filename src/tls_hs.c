@@ -423,25 +423,30 @@ tls_hs_verify_cb(int ok, X509_STORE_CTX *sctx)
 
 	if (site == NULL)
 		return ok;
-	if (!ok && err == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	/* A CRL still being fetched, or a fetched one gone stale because
+	 * its server is down: crl_missing decides. */
+	if (!ok &&
+	    (err == X509_V_ERR_UNABLE_TO_GET_CRL ||
+		err == X509_V_ERR_CRL_HAS_EXPIRED) &&
 	    site->owner->conf->crl_fetch) {
 		const struct listener_conf *l = site->owner->conf;
+		const char *what = err == X509_V_ERR_CRL_HAS_EXPIRED
+		    ? "no current CRL"
+		    : "no CRL yet";
 		const char *state = "";
 		char url[300];
 
 		if (crl_fetch_missing(sctx, url, sizeof(url), &state)) {
 			tls_info_subject(cert, subject, sizeof(subject));
-			log_warn("crl: listener %s: no CRL yet from %s (%s) "
-				 "for %s: %s the client certificate "
-				 "(crl_missing = %s)",
-			    l->name, url, state, subject,
+			log_warn("crl: listener %s: %s from %s (%s) for %s: %s "
+				 "the client certificate (crl_missing = %s)",
+			    l->name, what, url, state, subject,
 			    l->crl_missing_accept ? "accepting" : "refusing",
 			    l->crl_missing_accept ? "accept" : "reject");
 			if (l->crl_missing_accept)
 				return 1;
-			set_refusal(ssl, "no CRL yet from %s (crl_missing = "
-					 "reject)",
-			    url);
+			set_refusal(ssl, "%s from %s (crl_missing = reject)",
+			    what, url);
 			return 0;
 		}
 	}
