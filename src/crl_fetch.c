@@ -9,33 +9,26 @@
 #include "build_config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/http.h>
-#include <openssl/httperr.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "compat.h"
 #include "crl_fetch.h"
+#include "http_get.h"
 #include "log.h"
 
 /* At most this many distribution points are cached; more are not fetched. */
@@ -91,28 +84,23 @@ struct entry {
 	time_t expires_at; /* crl's next update; 0 = none */
 };
 
-struct fetcher {
-	pthread_t tid;
-	int fd; /* socket of the fetch in progress, -1 = none */
-};
-
-/* Everything below is guarded by mu, except cancel[0] which fetchers only
- * poll, and ex_idx which is set once. */
+/* Everything below is guarded by mu, except cancel which fetchers use
+ * unlocked (it is made before the first and freed after the last), and
+ * ex_idx which is set once. */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
 	struct entry **v;
 	size_t n, cap;
-	struct fetcher f[FETCHERS];
+	pthread_t tid[FETCHERS];
 	size_t nthreads;
 	size_t nidle;
-	int cancel[2]; /* a byte in it wakes every fetcher for shutdown */
+	struct http_get_cancel *cancel; /* cuts every fetch for shutdown */
 	bool stopping;
 	bool full_logged;
 	bool spawn_logged;
 } cache = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cancel = { -1, -1 },
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -223,10 +211,6 @@ time_str(time_t t, char *buf, size_t cap)
 	return tm_str(&tm, buf, cap);
 }
 
-static void fail(struct fetch_result *r, const char *state, const char *fmt,
-    ...) MQ_PRINTF(3, 4);
-
-/* Record the first failure of a fetch; later ones are consequences. */
 /* t as a time_t; 0 when absent or unreadable. */
 static time_t
 asn1_time_t(const ASN1_TIME *t)
@@ -249,48 +233,6 @@ missing_state_locked(const struct entry *e, time_t now)
 	if (e->expires_at != 0 && e->expires_at <= now)
 		return e->state != NULL ? e->state : ST_EXPIRED;
 	return NULL;
-}
-
-static void
-fail(struct fetch_result *r, const char *state, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->state != NULL)
-		return;
-	r->state = state;
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-}
-
-/* Drain the OpenSSL error queue into buf with each entry's data (the HTTP
- * status, for one), "; "-separated. */
-static const char *
-http_errors(char *buf, size_t cap)
-{
-	const char *data;
-	unsigned long e;
-	size_t n = 0;
-	int flags;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-		const char *r = ERR_reason_error_string(e);
-		int w;
-
-		if ((flags & ERR_TXT_STRING) == 0)
-			data = "";
-		w = snprintf(buf + n, cap - n, "%s%s%s%s", n > 0 ? "; " : "",
-		    r != NULL ? r : "error", data[0] != '\0' ? ": " : "", data);
-		if (w < 0 || (size_t)w >= cap - n)
-			break;
-		n += (size_t)w;
-	}
-	ERR_clear_error();
-	if (buf[0] == '\0')
-		snprintf(buf, cap, "connection closed");
-	return buf;
 }
 
 /* --- the cache (mu held) --- */
@@ -332,16 +274,14 @@ spawn_locked(void)
 
 	if (i >= FETCHERS || cache.stopping)
 		return;
-	if (cache.cancel[0] < 0 && pipe2(cache.cancel, O_CLOEXEC) != 0) {
-		cache.cancel[0] = cache.cancel[1] = -1;
+	if (cache.cancel == NULL &&
+	    (cache.cancel = http_get_cancel_new()) == NULL) {
 		rc = errno;
 		goto failed;
 	}
-	cache.f[i].fd = -1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(
-	    &cache.f[i].tid, NULL, fetcher_main, (void *)(uintptr_t)i);
+	rc = pthread_create(&cache.tid[i], NULL, fetcher_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0) {
 		cache.nthreads++;
@@ -739,201 +679,6 @@ crl_fetch_missing(
 
 /* --- fetching (fetcher threads, mu not held) --- */
 
-/* Register fd as slot's socket so that shutdown can cut it. False when
- * shutting down. */
-static bool
-hold_fd(size_t slot, int fd)
-{
-	bool ok;
-
-	pthread_mutex_lock(&cache.mu);
-	ok = !cache.stopping;
-	if (ok)
-		cache.f[slot].fd = fd;
-	pthread_mutex_unlock(&cache.mu);
-	return ok;
-}
-
-static void
-close_fd(size_t slot, int fd)
-{
-	if (fd < 0)
-		return;
-	pthread_mutex_lock(&cache.mu);
-	cache.f[slot].fd = -1;
-	pthread_mutex_unlock(&cache.mu);
-	close(fd);
-}
-
-static bool
-stopping(void)
-{
-	bool s;
-
-	pthread_mutex_lock(&cache.mu);
-	s = cache.stopping;
-	pthread_mutex_unlock(&cache.mu);
-	return s;
-}
-
-/* Wait for events on fd until deadline. False when it timed out ("what
- * timed out"), shutdown began, or poll failed; then r says which. */
-static bool
-wait_fd(int fd, short events, int64_t deadline, const char *what,
-    struct fetch_result *r)
-{
-	struct pollfd pfd[2];
-
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		int rc;
-
-		if (left <= 0) {
-			fail(r, ST_TIMEOUT, "%s timed out", what);
-			return false;
-		}
-		pfd[0].fd = fd;
-		pfd[0].events = events;
-		pfd[1].fd = cache.cancel[0];
-		pfd[1].events = POLLIN;
-		pfd[0].revents = pfd[1].revents = 0;
-		rc = poll(pfd, 2, left > INT_MAX ? INT_MAX : (int)left);
-		if (rc < 0 && errno != EINTR) {
-			fail(r, ST_HTTP, "poll: %s", strerror(errno));
-			return false;
-		}
-		if (pfd[1].revents != 0) {
-			fail(r, ST_STOPPING, "shutting down");
-			return false;
-		}
-		if (rc > 0 && pfd[0].revents != 0)
-			return true;
-	}
-}
-
-/* Connect to host:port (a numeric port) before deadline. Returns the
- * non-blocking socket, held in slot, or -1 with r set. Only the name
- * lookup cannot be cut short: a slow resolver can hold up shutdown by its
- * own timeout. */
-static int
-dial(size_t slot, const char *host, const char *port, int64_t deadline,
-    struct fetch_result *r)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	char h[256];
-	size_t len = strlen(host);
-	int fd = -1, err = 0, rc;
-
-	/* "[::1]" from the URL; getaddrinfo wants "::1". */
-	if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
-		snprintf(h, sizeof(h), "%.*s", (int)(len - 2), host + 1);
-	else
-		snprintf(h, sizeof(h), "%s", host);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(h, port, &hints, &res);
-	if (rc != 0) {
-		fail(r, ST_RESOLVE, "cannot resolve %s: %s", h,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		socklen_t sl = sizeof(err);
-		char what[320];
-
-		fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (!hold_fd(slot, fd)) {
-			close(fd);
-			fd = -1;
-			fail(r, ST_STOPPING, "shutting down");
-			break;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		err = errno;
-		if (err == EINPROGRESS) {
-			snprintf(what, sizeof(what), "connecting to %s port %s",
-			    h, port);
-			if (wait_fd(fd, POLLOUT, deadline, what, r) &&
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) ==
-				0 &&
-			    err == 0)
-				break;
-		}
-		close_fd(slot, fd);
-		fd = -1;
-		if (r->state != NULL)
-			break;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		fail(r, ST_CONNECT, "cannot connect to %s port %s: %s", h, port,
-		    strerror(err != 0 ? err : ECONNREFUSED));
-	return fd;
-}
-
-/* Read the rest of the response from fd until the server closes it. */
-static unsigned char *
-read_body(int fd, int64_t deadline, size_t *len, struct fetch_result *r)
-{
-	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	for (;;) {
-		ssize_t got;
-
-		if (n == cap) {
-			size_t ncap = cap > 0 ? cap * 2 : 65536;
-			unsigned char *nb;
-
-			if (cap > BODY_MAX) {
-				fail(r, ST_TOO_LARGE,
-				    "the response is larger than %zu MiB",
-				    BODY_MAX >> 20);
-				break;
-			}
-			if (ncap > BODY_MAX + 1)
-				ncap = BODY_MAX + 1;
-			nb = realloc(buf, ncap);
-			if (nb == NULL) {
-				fail(r, ST_NOMEM, "out of memory");
-				break;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got > 0) {
-			n += (size_t)got;
-			continue;
-		}
-		if (got == 0) {
-			*len = n;
-			return buf;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_fd(fd, POLLIN, deadline,
-				"reading the response", r))
-				continue;
-			break;
-		}
-		fail(r, ST_HTTP, "reading the response: %s", strerror(errno));
-		break;
-	}
-	free(buf);
-	return NULL;
-}
-
 static int
 no_password_cb(char *buf MQ_UNUSED, int size MQ_UNUSED, int rwflag MQ_UNUSED,
     void *u MQ_UNUSED)
@@ -961,183 +706,63 @@ parse_crl(const unsigned char *buf, size_t len)
 	return crl;
 }
 
-/*
- * The absolute http:// URL a Location header leads to from host:port, in
- * *next (malloc'd), or fail.
- */
-static void
-redirect_target(const char *loc, const char *host, const char *port,
-    char **next, struct fetch_result *r)
+/* The crl_fetch_missing word for a failed http_get_fetch. */
+static const char *
+fetch_state(enum http_get_err err)
 {
-	char q[160];
-	size_t len, i;
-
-	for (i = 0; loc[i] != '\0'; i++)
-		if ((unsigned char)loc[i] <= 0x20 ||
-		    (unsigned char)loc[i] >= 0x7f)
-			break;
-	if (loc[i] != '\0' || i > URL_MAX) {
-		fail(r, ST_REDIRECT, "redirected to %s (not a usable URL)",
-		    log_quote(loc, q, sizeof(q)));
-		return;
+	switch (err) {
+	case HTTP_GET_ERR_URL:
+	case HTTP_GET_ERR_PROXY:
+		return ST_BAD_URL;
+	case HTTP_GET_ERR_RESOLVE:
+		return ST_RESOLVE;
+	case HTTP_GET_ERR_CONNECT:
+		return ST_CONNECT;
+	case HTTP_GET_ERR_CONNECT_TIMEOUT:
+	case HTTP_GET_ERR_TIMEOUT:
+		return ST_TIMEOUT;
+	case HTTP_GET_ERR_STATUS:
+		return ST_STATUS;
+	case HTTP_GET_ERR_REDIRECT:
+		return ST_REDIRECT;
+	case HTTP_GET_ERR_TOO_LARGE:
+		return ST_TOO_LARGE;
+	case HTTP_GET_ERR_NOMEM:
+		return ST_NOMEM;
+	case HTTP_GET_ERR_CANCELED:
+		return ST_STOPPING;
+	default:
+		return ST_HTTP;
 	}
-	if (strncmp(loc, "http://", 7) == 0) {
-		*next = strdup(loc);
-	} else if (loc[0] == '/') {
-		len = strlen(host) + strlen(port) + strlen(loc) + 16;
-		*next = malloc(len);
-		if (*next != NULL)
-			snprintf(*next, len, "http://%s:%s%s", host, port, loc);
-	} else {
-		fail(r, ST_REDIRECT,
-		    "redirected to %s (only http:// is fetched)",
-		    log_quote(loc, q, sizeof(q)));
-		return;
-	}
-	if (*next == NULL)
-		fail(r, ST_NOMEM, "out of memory");
 }
 
 /*
- * One HTTP GET of url. On success r->crl is set; on a redirect *next is
- * the URL to try (malloc'd); otherwise r tells why it failed.
+ * GET url within timeout_ms, following up to REDIRECTS_MAX redirects,
+ * through http_proxy unless no_proxy exempts it. On success r->crl is
+ * set; otherwise r tells why it failed.
  */
 static void
-fetch_once(size_t slot, const char *url, int64_t deadline,
-    struct fetch_result *r, char **next)
+fetch(const char *url, long timeout_ms, struct fetch_result *r)
 {
-	char *host = NULL, *port = NULL, *path = NULL;
-	char *phost = NULL, *pport = NULL, *redir = NULL;
-	STACK_OF(CONF_VALUE) *headers = NULL;
-	OSSL_HTTP_REQ_CTX *rctx = NULL;
-	BIO *bio = NULL, *resp = NULL;
-	unsigned char *body = NULL;
-	const char *proxy;
-	char hostport[300], err[256];
-	size_t blen = 0;
-	int64_t left;
-	int ssl = 0, secs, fd = -1;
+	struct http_get_result res;
+	struct http_get_req req;
 
-	ERR_clear_error();
-	if (OSSL_HTTP_parse_url(
-		url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) != 1 ||
-	    ssl) {
-		fail(r, ST_BAD_URL, "not a usable http:// URL");
-		goto out;
-	}
-	/* http_proxy / no_proxy as curl and wget read them. */
-	proxy = OSSL_HTTP_adapt_proxy(NULL, NULL, host, 0);
-	if (proxy != NULL && OSSL_HTTP_parse_url(proxy, NULL, NULL, &phost,
-				 &pport, NULL, NULL, NULL, NULL) != 1) {
-		fail(r, ST_BAD_URL, "cannot parse the proxy URL in http_proxy");
-		goto out;
-	}
-	fd = dial(slot, phost != NULL ? phost : host,
-	    phost != NULL ? pport : port, deadline, r);
-	if (fd < 0)
-		goto out;
-
-	/* OpenSSL writes the request and parses the status and headers on
-	 * our socket, so that shutdown can cut it; the body we read. */
-	if (strcmp(port, "80") == 0)
-		snprintf(hostport, sizeof(hostport), "%s", host);
-	else
-		snprintf(hostport, sizeof(hostport), "%s:%s", host, port);
-	left = deadline - now_ms();
-	secs = left <= 0 ? 1 : (int)((left + 999) / 1000);
-	bio = BIO_new_socket(fd, BIO_NOCLOSE);
-	if (bio == NULL || X509V3_add_value("Host", hostport, &headers) != 1) {
-		fail(r, ST_NOMEM, "out of memory");
-		goto out;
-	}
-	rctx = OSSL_HTTP_open(
-	    host, port, NULL, NULL, 0, bio, bio, NULL, NULL, 0, secs);
-	if (rctx == NULL ||
-	    OSSL_HTTP_set1_request(rctx, proxy != NULL ? url : path, headers,
-		NULL, NULL, NULL, 0, BODY_MAX, secs, 0) != 1) {
-		fail(r, ST_HTTP, "cannot make the request: %s",
-		    http_errors(err, sizeof(err)));
-		goto out;
-	}
-	resp = OSSL_HTTP_exchange(rctx, &redir);
-	if (resp == NULL) {
-		if (redir != NULL) {
-			ERR_clear_error();
-			redirect_target(redir, host, port, next, r);
-		} else if (stopping()) {
-			fail(r, ST_STOPPING, "shutting down");
-		} else if (now_ms() >= deadline) {
-			fail(r, ST_TIMEOUT, "no response in time");
-		} else {
-			const char *data = NULL;
-			int flags = 0;
-			unsigned long e = ERR_peek_error_data(&data, &flags);
-
-			/* "code=404, reason=File not found" says it all. */
-			if (ERR_GET_LIB(e) == ERR_LIB_HTTP &&
-			    ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR &&
-			    (flags & ERR_TXT_STRING) != 0)
-				fail(r, ST_STATUS, "the server answered %s",
-				    data);
-			else
-				fail(r, ST_HTTP, "%s",
-				    http_errors(err, sizeof(err)));
-		}
-		goto out;
-	}
-	body = read_body(fd, deadline, &blen, r);
-	if (body == NULL)
-		goto out;
-	r->crl = parse_crl(body, blen);
-	if (r->crl == NULL)
-		fail(r, ST_NOT_CRL,
+	memset(&req, 0, sizeof(req));
+	req.url = url;
+	req.max_len = BODY_MAX;
+	req.deadline_ms = now_ms() + timeout_ms;
+	req.max_redirects = REDIRECTS_MAX;
+	req.cancel = cache.cancel;
+	if (http_get_fetch(&req, &res) != 0) {
+		r->state = fetch_state(res.err);
+		snprintf(r->why, sizeof(r->why), "%s", res.why);
+	} else if ((r->crl = parse_crl(res.body, res.body_len)) == NULL) {
+		r->state = ST_NOT_CRL;
+		snprintf(r->why, sizeof(r->why),
 		    "the response (%zu bytes) is not a CRL in DER or PEM",
-		    blen);
-out:
-	BIO_free(resp);
-	OSSL_HTTP_REQ_CTX_free(rctx);
-	BIO_free(bio);
-	close_fd(slot, fd);
-	sk_CONF_VALUE_pop_free(headers, X509V3_conf_free);
-	OPENSSL_free(redir);
-	OPENSSL_free(host);
-	OPENSSL_free(port);
-	OPENSSL_free(path);
-	OPENSSL_free(phost);
-	OPENSSL_free(pport);
-	free(body);
-	ERR_clear_error();
-}
-
-/* GET url within timeout_ms, following up to REDIRECTS_MAX redirects. */
-static void
-fetch(size_t slot, const char *url, long timeout_ms, struct fetch_result *r)
-{
-	int64_t deadline = now_ms() + timeout_ms;
-	char *cur = strdup(url);
-	int hops;
-
-	if (cur == NULL) {
-		fail(r, ST_NOMEM, "out of memory");
-		return;
+		    res.body_len);
 	}
-	for (hops = 0;; hops++) {
-		char *next = NULL;
-
-		fetch_once(slot, cur, deadline, r, &next);
-		free(cur);
-		cur = next;
-		if (cur == NULL || r->crl != NULL || r->state != NULL)
-			break;
-		if (hops == REDIRECTS_MAX) {
-			fail(r, ST_REDIRECT, "more than %d redirects",
-			    REDIRECTS_MAX);
-			break;
-		}
-	}
-	free(cur);
-	if (r->crl == NULL && r->state == NULL)
-		fail(r, ST_HTTP, "no response");
+	http_get_result_clear(&res);
 }
 
 /* How long to keep a CRL: the refresh interval, or less when its next
@@ -1256,9 +881,8 @@ next_locked(void)
 }
 
 static void *
-fetcher_main(void *arg)
+fetcher_main(void *arg MQ_UNUSED)
 {
-	size_t slot = (size_t)(uintptr_t)arg;
 	char msg[1024];
 
 	pthread_mutex_lock(&cache.mu);
@@ -1289,7 +913,7 @@ fetcher_main(void *arg)
 
 		memset(&r, 0, sizeof(r));
 		log_debug("crl: fetching %s", e->url);
-		fetch(slot, e->url, timeout_ms, &r);
+		fetch(e->url, timeout_ms, &r);
 
 		pthread_mutex_lock(&cache.mu);
 		e->busy = false;
@@ -1323,22 +947,12 @@ crl_fetch_shutdown(void)
 	pthread_mutex_lock(&cache.mu);
 	cache.stopping = true;
 	pthread_cond_broadcast(&cache.cv);
-	if (cache.cancel[1] >= 0) {
-		ssize_t w;
-
-		do
-			w = write(cache.cancel[1], "x", 1);
-		while (w < 0 && errno == EINTR);
-	}
-	/* A fetch waiting inside OpenSSL sees its socket end. */
-	for (i = 0; i < cache.nthreads; i++)
-		if (cache.f[i].fd >= 0)
-			shutdown(cache.f[i].fd, SHUT_RDWR);
+	http_get_cancel_fire(cache.cancel);
 	n = cache.nthreads;
 	pthread_mutex_unlock(&cache.mu);
 
 	for (i = 0; i < n; i++)
-		pthread_join(cache.f[i].tid, NULL);
+		pthread_join(cache.tid[i], NULL);
 
 	pthread_mutex_lock(&cache.mu);
 	for (i = 0; i < cache.n; i++)
@@ -1347,11 +961,8 @@ crl_fetch_shutdown(void)
 	cache.v = NULL;
 	cache.n = cache.cap = 0;
 	cache.nthreads = cache.nidle = 0;
-	if (cache.cancel[0] >= 0) {
-		close(cache.cancel[0]);
-		close(cache.cancel[1]);
-	}
-	cache.cancel[0] = cache.cancel[1] = -1;
+	http_get_cancel_free(cache.cancel);
+	cache.cancel = NULL;
 	cache.full_logged = cache.spawn_logged = false;
 	cache.stopping = false;
 	pthread_mutex_unlock(&cache.mu);

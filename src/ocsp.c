@@ -9,11 +9,7 @@
 #include "build_config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,21 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/http.h>
-#include <openssl/httperr.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "http_get.h"
 #include "log.h"
 #include "ocsp.h"
 #include "tls_ctx.h"
@@ -52,8 +46,6 @@ static const long DEFAULT_REFRESH_MS = 300000;
 static const long DEFAULT_TIMEOUT_MS = 10000;
 /* Bigger staple files or HTTP answers are refused; real ones are ~2 KiB. */
 static const size_t MAX_RESPONSE = 1024 * 1024;
-/* How often a pending connect looks at the stop flag. */
-static const int CONNECT_SLICE_MS = 100;
 
 enum outcome {
 	OUT_NONE,    /* nothing known yet */
@@ -70,7 +62,6 @@ struct ocsp_state {
 	char *label;
 	char *src; /* "http://..." or "file PATH", for log lines */
 	bool fetch;
-	char *host, *port, *path; /* of the responder (fetch only) */
 	X509 *leaf;
 	X509 *issuer;
 	STACK_OF(X509) *signers; /* the issuer alone: trusted as signer */
@@ -115,7 +106,7 @@ static struct {
 	pthread_t thread[FETCH_THREADS];
 	int nthreads;
 	atomic_bool stop;
-	int cur_fd[FETCH_THREADS]; /* socket of each thread's fetch, or -1 */
+	struct http_get_cancel *cancel; /* from the first thread on */
 	unsigned gen;
 	struct entry *v;
 	size_t n;
@@ -186,10 +177,7 @@ static void
 init(void)
 {
 	pthread_condattr_t ca;
-	int i;
 
-	for (i = 0; i < FETCH_THREADS; i++)
-		fetcher.cur_fd[i] = -1;
 	ex_index = CRYPTO_get_ex_new_index(
 	    CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL, ex_free_cb);
 	if (pthread_condattr_init(&ca) != 0)
@@ -207,9 +195,6 @@ state_free(struct ocsp_state *st)
 {
 	free(st->label);
 	free(st->src);
-	OPENSSL_free(st->host);
-	OPENSSL_free(st->port);
-	free(st->path);
 	X509_free(st->leaf);
 	X509_free(st->issuer);
 	sk_X509_pop_free(st->signers, X509_free);
@@ -656,7 +641,7 @@ find_issuer(SSL_CTX *ctx, struct ocsp_state *st, const struct ocsp_params *p,
 	    "set ocsp_issuer_file");
 }
 
-/* Sets st->src, host, port and path from the configured URL or the AIA. */
+/* Sets st->src from the configured URL or the AIA, once it parses. */
 static void
 find_responder(
     struct ocsp_state *st, const struct ocsp_params *p, struct diag *d)
@@ -664,11 +649,9 @@ find_responder(
 	const char *key =
 	    p->responder_url != NULL ? "ocsp_responder_url" : "ocsp_stapling";
 	STACK_OF(OPENSSL_STRING) *aia = NULL;
-	char *path = NULL, *query = NULL, *url = NULL;
 	const char *u = p->responder_url;
 	char err[512];
 	int ssl = 0, i;
-	size_t n;
 
 	if (u == NULL) {
 		aia = X509_get1_ocsp(st->leaf);
@@ -697,30 +680,17 @@ find_responder(
 		goto out;
 	}
 	ERR_clear_error();
-	if (OSSL_HTTP_parse_url(u, &ssl, NULL, &st->host, &st->port, NULL,
-		&path, &query, NULL) != 1) {
+	/* http_get_fetch parses it again for each fetch. */
+	if (OSSL_HTTP_parse_url(
+		u, &ssl, NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 1) {
 		attach_fail(d, p, p->line, key, "cannot parse '%s': %s", u,
 		    tls_errors_str(err, sizeof(err)));
 		goto out;
 	}
-	if (query != NULL && *query == '\0') {
-		OPENSSL_free(query);
-		query = NULL;
-	}
-	n = strlen(path) + (query != NULL ? strlen(query) + 1 : 0) + 1;
-	st->path = malloc(n);
-	url = strdup(u);
-	if (st->path == NULL || url == NULL) {
+	st->src = strdup(u);
+	if (st->src == NULL)
 		attach_fail(d, p, p->line, key, "out of memory");
-		free(url);
-		goto out;
-	}
-	snprintf(st->path, n, "%s%s%s", path, query != NULL ? "?" : "",
-	    query != NULL ? query : "");
-	st->src = url;
 out:
-	OPENSSL_free(path);
-	OPENSSL_free(query);
 	X509_email_free(aia);
 }
 
@@ -912,138 +882,114 @@ stopping(void)
 	return atomic_load(&fetcher.stop);
 }
 
-/*
- * Non-blocking connect to hostname:port, polled in short slices so that
- * ocsp_shutdown is not held up. Returns a connected non-blocking socket
- * registered as fetcher.cur_fd[slot], or -1 with the reason in why.
- */
-static int
-responder_connect(const char *hostname, const char *port, int slot,
-    int64_t deadline, char *why, size_t cap)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	char addr[INET6_ADDRSTRLEN + 1], *host = NULL;
-	size_t hlen = strlen(hostname);
-	const char *shown;
-	int fd = -1, rc, err = 0;
-
-	/* The URL's "[::1]" is "::1" to getaddrinfo (and "[::1]" to the
-	 * Host header, which is why hostname keeps its brackets). */
-	if (hlen >= 2 && hostname[0] == '[' && hostname[hlen - 1] == ']') {
-		host = strndup(hostname + 1, hlen - 2);
-		if (host == NULL) {
-			snprintf(why, cap, "out of memory");
-			return -1;
-		}
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(host != NULL ? host : hostname, port, &hints, &res);
-	free(host);
-	if (rc != 0) {
-		snprintf(why, cap, "cannot resolve '%s': %s", hostname,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return -1;
-	}
-	snprintf(why, cap, "no address for '%s'", hostname);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		socklen_t elen = sizeof(err);
-
-		shown = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
-			    sizeof(addr), NULL, 0, NI_NUMERICHOST) == 0
-			    ? addr
-			    : hostname;
-		fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0) {
-			snprintf(why, cap, "socket: %s", strerror(errno));
-			continue;
-		}
-		err = 0;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			err = errno;
-			while (err == EINPROGRESS) {
-				struct pollfd pfd = { fd, POLLOUT, 0 };
-				int64_t left = deadline - mono_ms();
-
-				if (stopping()) {
-					err = ECANCELED;
-					break;
-				}
-				if (left <= 0) {
-					err = ETIMEDOUT;
-					break;
-				}
-				rc = poll(&pfd, 1,
-				    left < CONNECT_SLICE_MS ? (int)left
-							    : CONNECT_SLICE_MS);
-				if (rc < 0 && errno != EINTR) {
-					err = errno;
-				} else if (rc > 0) {
-					if (getsockopt(fd, SOL_SOCKET, SO_ERROR,
-						&err, &elen) < 0)
-						err = errno;
-				}
-			}
-		}
-		if (err == 0) {
-			pthread_mutex_lock(&fetcher.mu);
-			if (stopping())
-				err = ECANCELED;
-			else
-				fetcher.cur_fd[slot] = fd;
-			pthread_mutex_unlock(&fetcher.mu);
-		}
-		if (err == 0)
-			break;
-		snprintf(why, cap, "connect to %s port %s: %s", shown, port,
-		    err == ETIMEDOUT ? "timed out" : strerror(err));
-		close(fd);
-		fd = -1;
-		if (err == ECANCELED)
-			break;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 /* Error classes of fetch_response. */
 enum {
 	FETCH_UNREACHABLE = -1, /* no connection, or no answer in time */
 	FETCH_FAILED = -2,	/* the responder answered, but not with one */
 };
 
+/* OpenSSL's reasons for a failed exchange, as http_get_errors_fn. */
+static const char *
+exchange_errors(char *buf, size_t cap)
+{
+	tls_errors_str(buf, cap);
+	if (buf[0] == '\0')
+		snprintf(buf, cap, "no response");
+	return buf;
+}
+
+/* Append " (via proxy HOST:PORT)" to why when res went through one. */
+static void
+add_via(const struct http_get_result *res, char *why, size_t cap)
+{
+	size_t n = strlen(why);
+
+	if (res->proxy[0] != '\0' && n < cap)
+		snprintf(why + n, cap - n, " (via proxy %s)", res->proxy);
+}
+
+/*
+ * The reason of a failed http_get_fetch in the words of the OCSP log
+ * lines, into why, with the proxy it went through. Returns its class.
+ */
+static int
+fetch_why(const struct ocsp_state *st, const struct http_get_result *res,
+    char *why, size_t cap)
+{
+	const char *where = res->addr[0] != '\0' ? res->addr : res->host;
+	unsigned long e = res->ssl_err;
+	int rc = FETCH_FAILED;
+
+	switch (res->err) {
+	case HTTP_GET_ERR_RESOLVE:
+		snprintf(why, cap, "cannot resolve '%s': %s", res->host,
+		    res->detail);
+		rc = FETCH_UNREACHABLE;
+		break;
+	case HTTP_GET_ERR_CONNECT:
+		snprintf(why, cap, "connect to %s port %s: %s", where,
+		    res->port, res->detail);
+		rc = FETCH_UNREACHABLE;
+		break;
+	case HTTP_GET_ERR_CONNECT_TIMEOUT:
+		snprintf(why, cap, "connect to %s port %s: timed out", where,
+		    res->port);
+		rc = FETCH_UNREACHABLE;
+		break;
+	case HTTP_GET_ERR_PROTO:
+		if (ERR_GET_LIB(e) != ERR_LIB_BIO ||
+		    ERR_GET_REASON(e) != BIO_R_TRANSFER_TIMEOUT) {
+			snprintf(why, cap, "%s", res->detail);
+			break;
+		}
+		/* FALLTHROUGH */
+	case HTTP_GET_ERR_TIMEOUT:
+		snprintf(why, cap, "no answer within %ld s",
+		    (st->timeout_ms + 999) / 1000);
+		rc = FETCH_UNREACHABLE;
+		break;
+	case HTTP_GET_ERR_STATUS:
+		/* "code=404, reason=Not Found" */
+		snprintf(why, cap, "HTTP error %s", res->detail);
+		break;
+	case HTTP_GET_ERR_REQUEST:
+		snprintf(why, cap, "%s", res->detail);
+		break;
+	case HTTP_GET_ERR_PROXY:
+		snprintf(why, cap, "cannot parse http_proxy '%s'", res->detail);
+		return rc;
+	default:
+		snprintf(why, cap, "%s", res->why);
+		break;
+	}
+	add_via(res, why, cap);
+	return rc;
+}
+
 /*
  * POST an OCSP request for st's certificate and read the DER answer,
  * through the proxy in http_proxy unless no_proxy exempts the responder
  * (as curl, wget and crl_fetch read them). Blocking, bounded by
- * st->timeout_ms; ocsp_shutdown cuts it short. Returns 0 with *der
- * (OpenSSL heap) and *len, or FETCH_UNREACHABLE / FETCH_FAILED with the
- * reason in why.
+ * st->timeout_ms; ocsp_shutdown cuts it short through cancel. Returns 0
+ * with *der (OpenSSL heap) and *len, or FETCH_UNREACHABLE / FETCH_FAILED
+ * with the reason in why.
  */
 static int
-fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
-    size_t *len, char *why, size_t cap)
+fetch_response(const struct ocsp_state *st, struct http_get_cancel *cancel,
+    unsigned char **der, size_t *len, char *why, size_t cap)
 {
 	int64_t deadline = mono_ms() + st->timeout_ms;
-	STACK_OF(CONF_VALUE) *headers = NULL;
+	struct http_get_result res;
+	struct http_get_req hr;
 	OCSP_REQUEST *req = NULL;
-	BIO *reqbio = NULL, *sock = NULL, *resp = NULL;
-	unsigned char *buf = NULL, *reqder = NULL;
-	char *phost = NULL, *pport = NULL;
-	char err[256], hostport[300], via[320];
-	const char *proxy, *data = NULL;
-	int fd, reqlen, flags = 0, rc = FETCH_FAILED;
+	unsigned char *reqder = NULL;
+	int reqlen, rc = FETCH_FAILED;
 	OCSP_CERTID *id;
-	unsigned long e;
-	size_t n = 0;
-	int64_t left;
+	char err[256];
 
 	*der = NULL;
 	*len = 0;
-	via[0] = '\0';
+	memset(&res, 0, sizeof(res));
 	ERR_clear_error();
 	req = OCSP_REQUEST_new();
 	id = OCSP_CERTID_dup(st->id);
@@ -1054,119 +1000,39 @@ fetch_response(const struct ocsp_state *st, int slot, unsigned char **der,
 		goto out;
 	}
 	reqlen = i2d_OCSP_REQUEST(req, &reqder);
-	if (reqlen <= 0 || (reqbio = BIO_new_mem_buf(reqder, reqlen)) == NULL) {
+	if (reqlen <= 0) {
 		snprintf(why, cap, "cannot encode the request: %s",
 		    tls_errors_str(err, sizeof(err)));
 		goto out;
 	}
-	if (strcmp(st->port, "80") == 0)
-		snprintf(hostport, sizeof(hostport), "%s", st->host);
-	else
-		snprintf(
-		    hostport, sizeof(hostport), "%s:%s", st->host, st->port);
-	if (X509V3_add_value("Host", hostport, &headers) != 1) {
-		snprintf(why, cap, "out of memory");
+	memset(&hr, 0, sizeof(hr));
+	hr.url = st->src;
+	hr.content_type = "application/ocsp-request";
+	hr.body = reqder;
+	hr.body_len = (size_t)reqlen;
+	hr.expected_type = "application/ocsp-response";
+	hr.asn1 = true;
+	hr.max_len = MAX_RESPONSE;
+	hr.deadline_ms = deadline;
+	hr.cancel = cancel;
+	hr.errors = exchange_errors;
+	if (http_get_fetch(&hr, &res) != 0) {
+		rc = fetch_why(st, &res, why, cap);
 		goto out;
 	}
-	proxy = OSSL_HTTP_adapt_proxy(NULL, NULL, st->host, 0);
-	if (proxy != NULL) {
-		if (OSSL_HTTP_parse_url(proxy, NULL, NULL, &phost, &pport, NULL,
-			NULL, NULL, NULL) != 1) {
-			snprintf(
-			    why, cap, "cannot parse http_proxy '%s'", proxy);
-			goto out;
-		}
-		snprintf(via, sizeof(via), " (via proxy %s:%s)", phost, pport);
-	}
-	rc = FETCH_UNREACHABLE;
-	fd = responder_connect(phost != NULL ? phost : st->host,
-	    phost != NULL ? pport : st->port, slot, deadline, why, cap);
-	if (fd < 0)
-		goto out;
-	sock = BIO_new_socket(fd, BIO_CLOSE);
-	if (sock == NULL) {
-		pthread_mutex_lock(&fetcher.mu);
-		fetcher.cur_fd[slot] = -1;
-		pthread_mutex_unlock(&fetcher.mu);
-		close(fd);
-		snprintf(why, cap, "out of memory");
+	if (res.body_len == 0) {
+		snprintf(why, cap, "empty answer");
+		add_via(&res, why, cap);
 		goto out;
 	}
-	left = deadline - mono_ms();
-	ERR_clear_error();
-	/*
-	 * bio = rbio = our connected socket: OpenSSL neither connects nor
-	 * looks at the proxy settings; it writes the request, waits on the
-	 * socket up to the timeout and reads the answer. Through a proxy
-	 * the request line carries the whole URL.
-	 */
-	resp = OSSL_HTTP_transfer(NULL, st->host, st->port,
-	    proxy != NULL ? st->src : st->path, 0, NULL, NULL, sock, sock, NULL,
-	    NULL, 0, headers, "application/ocsp-request", reqbio,
-	    "application/ocsp-response", 1, MAX_RESPONSE,
-	    left > 1000 ? (int)((left + 999) / 1000) : 1, 0);
-	pthread_mutex_lock(&fetcher.mu);
-	fetcher.cur_fd[slot] = -1;
-	pthread_mutex_unlock(&fetcher.mu);
-	if (resp == NULL) {
-		e = ERR_peek_error_data(&data, &flags);
-		if (stopping()) {
-			snprintf(why, cap, "shutting down");
-		} else if ((ERR_GET_LIB(e) == ERR_LIB_BIO &&
-			       ERR_GET_REASON(e) == BIO_R_TRANSFER_TIMEOUT) ||
-			   mono_ms() >= deadline) {
-			snprintf(why, cap, "no answer within %ld s%s",
-			    (st->timeout_ms + 999) / 1000, via);
-		} else if (ERR_GET_LIB(e) == ERR_LIB_HTTP &&
-			   ERR_GET_REASON(e) == HTTP_R_RECEIVED_ERROR &&
-			   (flags & ERR_TXT_STRING) != 0 && data != NULL) {
-			/* "code=404, reason=Not Found" */
-			snprintf(why, cap, "HTTP error %s%s", data, via);
-			rc = FETCH_FAILED;
-		} else {
-			tls_errors_str(err, sizeof(err));
-			snprintf(why, cap, "%s%s",
-			    err[0] != '\0' ? err : "no response", via);
-			rc = FETCH_FAILED;
-		}
-		goto out;
-	}
-	rc = FETCH_FAILED;
-	buf = OPENSSL_malloc(MAX_RESPONSE);
-	if (buf == NULL) {
-		snprintf(why, cap, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		int r = BIO_read(resp, buf + n, (int)(MAX_RESPONSE - n));
-
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (n == MAX_RESPONSE)
-			break;
-	}
-	if (n == 0) {
-		snprintf(why, cap, "empty answer%s", via);
-		goto out;
-	}
-	*der = buf;
-	*len = n;
-	buf = NULL;
+	*der = res.body;
+	*len = res.body_len;
+	res.body = NULL;
 	rc = 0;
 out:
-	if (rc == FETCH_UNREACHABLE && via[0] != '\0' &&
-	    strlen(why) + strlen(via) < cap)
-		strcat(why, via);
-	OPENSSL_free(buf);
-	BIO_free(resp);
-	BIO_free(sock);
-	BIO_free(reqbio);
+	http_get_result_clear(&res);
 	OPENSSL_free(reqder);
 	OCSP_REQUEST_free(req);
-	sk_CONF_VALUE_pop_free(headers, X509V3_conf_free);
-	OPENSSL_free(phost);
-	OPENSSL_free(pport);
 	ERR_clear_error();
 	return rc;
 }
@@ -1174,7 +1040,7 @@ out:
 /* One fetch for st (fetch thread, no lock held). Returns the delay until
  * the next one, in ms. */
 static long
-refresh(struct ocsp_state *st, int slot)
+refresh(struct ocsp_state *st)
 {
 	unsigned char *der = NULL;
 	struct verdict v;
@@ -1185,7 +1051,7 @@ refresh(struct ocsp_state *st, int slot)
 	int rc;
 
 	memset(&v, 0, sizeof(v));
-	rc = fetch_response(st, slot, &der, &len, why, sizeof(why));
+	rc = fetch_response(st, fetcher.cancel, &der, &len, why, sizeof(why));
 	if (rc != 0) {
 		if (stopping())
 			return 0;
@@ -1217,10 +1083,8 @@ refresh(struct ocsp_state *st, int slot)
 }
 
 static void *
-fetch_main(void *arg)
+fetch_main(void *arg MQ_UNUSED)
 {
-	int slot = (int)(intptr_t)arg;
-
 	pthread_mutex_lock(&fetcher.mu);
 	while (!stopping()) {
 		struct ocsp_state *st = NULL;
@@ -1251,7 +1115,7 @@ fetch_main(void *arg)
 		st->busy = true;
 		state_ref(st);
 		pthread_mutex_unlock(&fetcher.mu);
-		delay = refresh(st, slot);
+		delay = refresh(st);
 		pthread_mutex_lock(&fetcher.mu);
 		st->busy = false;
 		st->due_ms = mono_ms() + delay;
@@ -1324,12 +1188,20 @@ start_threads(size_t want)
 
 	if (want > FETCH_THREADS)
 		want = FETCH_THREADS;
+	/* ocsp_shutdown cuts the fetches short through it. */
+	if (want > 0 && fetcher.cancel == NULL &&
+	    (fetcher.cancel = http_get_cancel_new()) == NULL) {
+		log_error("ocsp: cannot start a fetch thread: %s; OCSP "
+			  "responses are not fetched",
+		    strerror(errno));
+		return;
+	}
 	/* Signals belong to the main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	while ((size_t)fetcher.nthreads < want) {
-		rc = pthread_create(&fetcher.thread[fetcher.nthreads], NULL,
-		    fetch_main, (void *)(intptr_t)fetcher.nthreads);
+		rc = pthread_create(
+		    &fetcher.thread[fetcher.nthreads], NULL, fetch_main, NULL);
 		if (rc != 0) {
 			if (fetcher.nthreads == 0)
 				log_error("ocsp: cannot start a fetch thread: "
@@ -1400,10 +1272,8 @@ ocsp_shutdown(void)
 
 	pthread_mutex_lock(&fetcher.mu);
 	atomic_store(&fetcher.stop, true);
-	/* Wakes a fetch waiting for its responder's answer. */
-	for (t = 0; t < fetcher.nthreads; t++)
-		if (fetcher.cur_fd[t] >= 0)
-			shutdown(fetcher.cur_fd[t], SHUT_RDWR);
+	/* Wakes a fetch connecting or waiting for its responder's answer. */
+	http_get_cancel_fire(fetcher.cancel);
 	if (cv_ok)
 		pthread_cond_broadcast(&fetcher.cv);
 	nthreads = fetcher.nthreads;
@@ -1413,6 +1283,8 @@ ocsp_shutdown(void)
 
 	pthread_mutex_lock(&fetcher.mu);
 	fetcher.nthreads = 0;
+	http_get_cancel_free(fetcher.cancel);
+	fetcher.cancel = NULL;
 	atomic_store(&fetcher.stop, false);
 	ov = fetcher.v;
 	on = fetcher.n;
