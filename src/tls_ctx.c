@@ -624,9 +624,14 @@ site_init(const struct build *b, struct tls_listener *tl, size_t si,
 	if (name == NULL) {
 		ctx = tl->ctx;
 	} else {
-		if ((ctx = ctx_new(b, name, false)) == NULL)
+		/* The kind is part of the session id context: a certdir file
+		 * named like a [cert] bundle must not share its sessions. */
+		char sid_name[300];
+
+		snprintf(sid_name, sizeof(sid_name), "%s/%s",
+		    site->from_dir ? "certdir" : "cert", name);
+		if ((ctx = ctx_new(b, sid_name, false)) == NULL)
 			return -1;
-		site->ctx = ctx;
 	}
 	site->ctx = ctx;
 	if (load_cert(ctx, b, t, keyfile_set) < 0)
@@ -760,7 +765,8 @@ certdir_list(const struct build *b, const char *dir, char ***out, size_t *nout)
 		n++;
 	}
 	closedir(dp);
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
 	*out = v;
 	*nout = n;
 	return 0;
@@ -839,13 +845,8 @@ load_psk(const struct build *b, struct tls_listener *tl)
 	if (tl->psk == NULL)
 		return -1;
 	SSL_CTX_set_psk_server_callback(tl->ctx, tls_hs_psk_server_cb);
-	SSL_CTX_set_psk_find_session_callback(tl->ctx, tls_hs_psk_find_session_cb);
-	if (SSL_CTX_set_session_ticket_cb(tl->ctx, tls_hs_ticket_gen_cb,
-		tls_hs_ticket_dec_cb, NULL) != 1) {
-		fail(b, LKEY_PSK_FILE, "psk_file",
-		    "cannot install the session ticket callbacks");
-		return -1;
-	}
+	SSL_CTX_set_psk_find_session_callback(tl->ctx,
+	    tls_hs_psk_find_session_cb);
 	return 0;
 }
 
@@ -943,6 +944,15 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 	tl->ctx = ctx;
 	tl->default_site = SIZE_MAX;
 	session_settings(ctx, l);
+	/* Every session records when its client authenticated (and its PSK):
+	 * see tls_hs.c. */
+	if (SSL_CTX_set_session_ticket_cb(ctx, tls_hs_ticket_gen_cb,
+		tls_hs_ticket_dec_cb, NULL) != 1) {
+		diag_add(d, c->path, l->header_line,
+		    "listener %s: cannot install the session ticket callbacks",
+		    l->name);
+		goto fail;
+	}
 	SSL_CTX_set_client_hello_cb(ctx, tls_hs_client_hello_cb, tl);
 	SSL_CTX_set_verify_depth(ctx, l->tls.depth);
 	if ((tl->sni = sni_table_new()) == NULL) {
@@ -971,6 +981,11 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 		struct tls_conf t;
 		int blines[LKEY_COUNT];
 		struct build bb = b;
+
+		/* Reported by the config check already (mqgate -t builds
+		 * from a partial config). */
+		if (bc->tls.certfile == NULL)
+			continue;
 
 		config_cert_effective(l, bc, &t, blines);
 		bb.lines = blines;
@@ -1150,7 +1165,8 @@ fingerprint_dir(uint64_t h, const char *dir)
 		n++;
 	}
 	closedir(dp);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
 		char path[4096];
 

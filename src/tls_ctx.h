@@ -9,6 +9,7 @@
 #define MQGATE_TLS_CTX_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,18 +72,18 @@ size_t tls_ctx_sites(SSL_CTX *ctx, SSL_CTX **v, size_t cap);
 
 /* For the connection log line, from a live SSL (NULL when not known): why
  * mqgate itself refused the handshake (SNI, allowlist, CRL, PSK, ALPN);
- * the name of the bundle serving it (NULL for the listener's certfile);
- * the PSK identity it authenticated with. Valid while ssl lives. */
+ * the name of the bundle serving it (NULL for the listener's certfile).
+ * Valid while ssl lives. */
 const char *tls_ctx_refusal(const SSL *ssl);
 
 /* Drop what only the handshake needed (worker thread, once connected). */
 void tls_ctx_handshake_done(SSL *ssl);
 const char *tls_ctx_site_name(const SSL *ssl);
-const char *tls_ctx_psk_identity(const SSL *ssl);
 
-/* The PSK identity a resumed session was first established with, copied
- * into buf (cap bytes, NUL-terminated); returns its length, 0 if none. */
-size_t tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap);
+/* The PSK identity ssl's TLS 1.3 session was established with, copied
+ * into buf (cap bytes, NUL-terminated); false if it is not a PSK session.
+ * *fresh: this connection's own PSK handshake, not a resumption. */
+bool tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap, bool *fresh);
 
 /* Drain OpenSSL's error queue into buf as "reason; reason" (empty if none).
  * Returns buf. */

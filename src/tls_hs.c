@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -150,68 +151,154 @@ tls_ctx_site_name(const SSL *ssl)
 	return site->name;
 }
 
-const char *
-tls_ctx_psk_identity(const SSL *ssl)
-{
-	const struct psk_entry *e;
+/*
+ * Every session mqgate issues carries application data (kept in tickets
+ * and in the cache alike): when the client first authenticated with a
+ * full handshake, and for an external PSK, the identity and a digest of
+ * its key. A resumption then keeps the identity it began with, and stops
+ * being allowed once session_timeout has passed since that handshake (TLS
+ * 1.3 renews tickets on every resumption, which would otherwise keep a
+ * session alive for ever) or once the PSK's line is removed or its key
+ * changed.
+ *
+ *   [0] 'm'  [1] version 1  [2..9] auth time, big-endian milliseconds
+ *   since the epoch (wall clock: a fleet shares it)
+ *   [10] 0 = certificate or none, 1 = PSK
+ *   PSK: [11..18] first 8 bytes of SHA-256(key)  [19..] identity
+ */
+#define APPDATA_HDR 11
 
-	if (ssl == NULL || idx_psk < 0)
-		return NULL;
-	e = SSL_get_ex_data(ssl, idx_psk);
-	return e != NULL ? e->identity : NULL;
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+#define APPDATA_DIGEST 8
+
+struct appdata {
+	uint64_t auth_time; /* ms since the epoch */
+	bool psk;
+	unsigned char digest[APPDATA_DIGEST];
+	const char *identity; /* into the session's data, not terminated */
+	size_t identity_len;
+};
+
+static void
+key_digest(const struct psk_entry *e, unsigned char out[APPDATA_DIGEST])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	memset(out, 0, APPDATA_DIGEST);
+	if (EVP_Digest(e->key, e->key_len, md, &n, EVP_sha256(), NULL) == 1 &&
+	    n >= APPDATA_DIGEST)
+		memcpy(out, md, APPDATA_DIGEST);
 }
 
-/* Sessions established with a PSK carry its identity in the ticket's
- * application data ("psk:" + identity), so that resumptions keep it. */
-static const char psk_tag[] = "psk:";
-
-size_t
-tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap)
+static int
+appdata_set(SSL_SESSION *sess, uint64_t t, const struct psk_entry *e)
 {
-	SSL_SESSION *sess = SSL_get0_session(ssl);
-	size_t tag = sizeof(psk_tag) - 1, len = 0, n;
+	unsigned char b[APPDATA_HDR + APPDATA_DIGEST + PSK_IDENTITY_MAX];
+	size_t n = APPDATA_HDR, i;
+
+	b[0] = 'm';
+	b[1] = 1;
+	for (i = 0; i < 8; i++)
+		b[2 + i] = (unsigned char)(t >> (56 - 8 * i));
+	b[10] = e != NULL ? 1 : 0;
+	if (e != NULL) {
+		size_t il = strlen(e->identity);
+
+		if (il > PSK_IDENTITY_MAX)
+			return 0;
+		key_digest(e, b + n);
+		n += APPDATA_DIGEST;
+		memcpy(b + n, e->identity, il);
+		n += il;
+	}
+	return SSL_SESSION_set1_ticket_appdata(sess, b, n);
+}
+
+static bool
+appdata_get(const SSL_SESSION *sess, struct appdata *out)
+{
+	const unsigned char *b;
+	size_t len = 0, i;
 	void *data = NULL;
 
-	if (cap == 0)
-		return 0;
-	buf[0] = '\0';
+	memset(out, 0, sizeof(*out));
 	if (sess == NULL ||
-	    SSL_SESSION_get0_ticket_appdata(sess, &data, &len) != 1 ||
-	    data == NULL || len <= tag || memcmp(data, psk_tag, tag) != 0)
-		return 0;
-	n = len - tag < cap - 1 ? len - tag : cap - 1;
-	memcpy(buf, (char *)data + tag, n);
+	    SSL_SESSION_get0_ticket_appdata((SSL_SESSION *)(uintptr_t)sess,
+		&data, &len) != 1 ||
+	    data == NULL || len < APPDATA_HDR)
+		return false;
+	b = data;
+	if (b[0] != 'm' || b[1] != 1 || b[10] > 1)
+		return false;
+	for (i = 0; i < 8; i++)
+		out->auth_time = out->auth_time << 8 | b[2 + i];
+	if (b[10] == 0)
+		return len == APPDATA_HDR;
+	if (len <= APPDATA_HDR + APPDATA_DIGEST)
+		return false;
+	out->psk = true;
+	memcpy(out->digest, b + APPDATA_HDR, APPDATA_DIGEST);
+	out->identity = (const char *)b + APPDATA_HDR + APPDATA_DIGEST;
+	out->identity_len = len - APPDATA_HDR - APPDATA_DIGEST;
+	return true;
+}
+
+bool
+tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap, bool *fresh)
+{
+	const struct psk_entry *e;
+	struct appdata ad;
+	size_t n;
+
+	*fresh = false;
+	if (cap == 0 || !appdata_get(SSL_get0_session(ssl), &ad) || !ad.psk)
+		return false;
+	n = ad.identity_len < cap - 1 ? ad.identity_len : cap - 1;
+	memcpy(buf, ad.identity, n);
 	buf[n] = '\0';
-	return n;
+	/* This connection's own PSK handshake, rather than a resumption
+	 * of an earlier one. */
+	e = idx_psk >= 0 ? SSL_get_ex_data(ssl, idx_psk) : NULL;
+	*fresh = e != NULL && strlen(e->identity) == ad.identity_len &&
+	    memcmp(e->identity, ad.identity, ad.identity_len) == 0;
+	return true;
 }
 
 int
 tls_hs_ticket_gen_cb(SSL *ssl, void *arg)
 {
-	const char *id = tls_ctx_psk_identity(ssl);
 	SSL_SESSION *sess = SSL_get0_session(ssl);
-	char buf[sizeof(psk_tag) + PSK_IDENTITY_MAX];
-	size_t n;
+	const struct psk_entry *e = SSL_get_ex_data(ssl, idx_psk);
+	struct appdata ad;
 
 	(void)arg;
-	if (id == NULL || sess == NULL)
-		return 1; /* a resumed session keeps what it had */
-	n = (size_t)snprintf(buf, sizeof(buf), "%s%s", psk_tag, id);
-	if (n >= sizeof(buf))
+	/* A resumed session keeps what it began with. */
+	if (sess == NULL || appdata_get(sess, &ad))
 		return 1;
-	return SSL_SESSION_set1_ticket_appdata(sess, buf, n);
+	/* TLS 1.2 PSK: the session does not come from our callback. */
+	if (SSL_version(ssl) >= TLS1_3_VERSION)
+		e = NULL;
+	return appdata_set(sess, wall_ms(), e);
 }
 
-/* A ticket from a PSK session resumes only while its identity is still
- * in the psk_file: removing a device's line revokes its tickets too. */
 SSL_TICKET_RETURN
 tls_hs_ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
     const unsigned char *keyname, size_t keyname_len,
     SSL_TICKET_STATUS status, void *arg)
 {
 	struct tls_listener *tl = listener_of(ssl);
-	size_t tag = sizeof(psk_tag) - 1, len = 0;
-	void *data = NULL;
+	const struct psk_entry *e;
+	unsigned char digest[APPDATA_DIGEST];
+	struct appdata ad;
+	uint64_t now = wall_ms();
 
 	(void)keyname;
 	(void)keyname_len;
@@ -226,13 +313,23 @@ tls_hs_ticket_dec_cb(SSL *ssl, SSL_SESSION *sess,
 	default:
 		return SSL_TICKET_RETURN_ABORT;
 	}
-	if (sess != NULL &&
-	    SSL_SESSION_get0_ticket_appdata(sess, &data, &len) == 1 &&
-	    data != NULL && len > tag && memcmp(data, psk_tag, tag) == 0 &&
-	    (tl == NULL || tl->psk == NULL ||
-		psk_find(tl->psk, (const char *)data + tag, len - tag) ==
-		    NULL))
+	/* Not ours, too old, or for a PSK that is gone or has a new key: a
+	 * full handshake instead. */
+	/* Another instance's clock may run a little ahead of ours. */
+	if (tl == NULL || !appdata_get(sess, &ad) ||
+	    ad.auth_time > now + 60000 ||
+	    (now > ad.auth_time &&
+		now - ad.auth_time > (uint64_t)tl->conf->session_timeout_ms))
 		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	if (ad.psk) {
+		if (tl->psk == NULL ||
+		    (e = psk_find(tl->psk, ad.identity, ad.identity_len)) ==
+			NULL)
+			return SSL_TICKET_RETURN_IGNORE_RENEW;
+		key_digest(e, digest);
+		if (memcmp(digest, ad.digest, sizeof(digest)) != 0)
+			return SSL_TICKET_RETURN_IGNORE_RENEW;
+	}
 	return status == SSL_TICKET_SUCCESS_RENEW
 	    ? SSL_TICKET_RETURN_USE_RENEW
 	    : SSL_TICKET_RETURN_USE;
@@ -405,9 +502,14 @@ send_access_denied(SSL *ssl)
 			return;
 		len = sizeof(rec);
 	}
-	/* Best effort: the handshake fails either way. */
-	if (send(fd, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return;
+	/*
+	 * Best effort: the handshake fails either way. Then close our
+	 * sending side, so that OpenSSL's own alert, which follows under the
+	 * same key and sequence number in TLS 1.3, is never sent: an AEAD
+	 * nonce must not be used twice.
+	 */
+	if (send(fd, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len)
+		shutdown(fd, SHUT_WR);
 }
 
 int
@@ -642,8 +744,12 @@ tls_hs_psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk,
 	if (e == NULL) {
 		char q[300];
 
+		/* TLS 1.3 asks here too for identities (tickets) that its
+		 * own lookup did not know, and then goes on: only TLS 1.2
+		 * fails on this. */
 		log_quote(identity, q, sizeof(q));
-		set_refusal(ssl, "unknown PSK identity %s", q);
+		if (SSL_version(ssl) <= TLS1_2_VERSION)
+			set_refusal(ssl, "unknown PSK identity %s", q);
 		return 0;
 	}
 	if (e->key_len > max_psk_len)
@@ -677,9 +783,13 @@ tls_hs_psk_find_session_cb(SSL *ssl, const unsigned char *identity,
 	cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
 	if (cipher == NULL || (s = SSL_SESSION_new()) == NULL)
 		return 0;
+	/* The identity goes into the session itself: OpenSSL may still
+	 * skip this PSK (a cipher suite of another hash), and then the
+	 * session it keeps is not this one. */
 	if (SSL_SESSION_set1_master_key(s, e->key, e->key_len) != 1 ||
 	    SSL_SESSION_set_cipher(s, cipher) != 1 ||
-	    SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
+	    SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1 ||
+	    appdata_set(s, wall_ms(), e) != 1) {
 		SSL_SESSION_free(s);
 		return 0;
 	}

@@ -34,15 +34,13 @@ subject_of(X509 *cert, char *buf, size_t cap)
 	BIO_free(bio);
 }
 
+/* TLS 1.2: whether the key exchange was a PSK one. */
 static bool
 psk_used(SSL *ssl)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	int kx;
+	int kx = c != NULL ? SSL_CIPHER_get_kx_nid(c) : NID_undef;
 
-	if (SSL_version(ssl) >= TLS1_3_VERSION)
-		return SSL_session_reused(ssl) == 1;
-	kx = c != NULL ? SSL_CIPHER_get_kx_nid(c) : NID_undef;
 	return kx == NID_kx_psk || kx == NID_kx_ecdhe_psk ||
 	    kx == NID_kx_dhe_psk || kx == NID_kx_rsa_psk;
 }
@@ -68,23 +66,19 @@ tls_info_get(SSL *ssl, int handshake_done, struct tls_info *out)
 		const char *v;
 		const unsigned char *a;
 		unsigned int alen;
+		bool fresh_psk = false;
 
 		if ((v = tls_ctx_site_name(ssl)) != NULL)
 			snprintf(out->cert, sizeof(out->cert), "%s", v);
-		/* The callbacks saw the identity; whether the key was used is
-		 * another matter (TLS 1.3 falls back to the certificate when
-		 * the PSK does not fit the cipher suite). */
-		bool fresh_psk = false;
 
-		if ((v = tls_ctx_psk_identity(ssl)) != NULL && psk_used(ssl)) {
+		if (SSL_version(ssl) >= TLS1_3_VERSION) {
+			/* From the session OpenSSL kept, so that naming an
+			 * identity without its key proves nothing. */
+			tls_ctx_session_psk(ssl, out->psk, sizeof(out->psk),
+			    &fresh_psk);
+		} else if (psk_used(ssl) &&
+		    (v = SSL_get_psk_identity(ssl)) != NULL) {
 			snprintf(out->psk, sizeof(out->psk), "%s", v);
-			fresh_psk = SSL_version(ssl) >= TLS1_3_VERSION;
-		} else if (SSL_session_reused(ssl) == 1) {
-			/* A resumption keeps the identity it began with. */
-			if (tls_ctx_session_psk(ssl, out->psk,
-				sizeof(out->psk)) == 0 &&
-			    (v = SSL_get_psk_identity(ssl)) != NULL)
-				snprintf(out->psk, sizeof(out->psk), "%s", v);
 		}
 		SSL_get0_alpn_selected(ssl, &a, &alen);
 		if (alen > 0 && alen < sizeof(out->alpn)) {

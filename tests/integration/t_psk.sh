@@ -236,6 +236,53 @@ for v in -tls1_3 -tls1_2; do
 	fi
 done
 
+# Naming an identity without its key proves nothing: with a SHA-384
+# suite OpenSSL skips the (SHA-256) PSK and falls back to the certificate;
+# neither that connection nor a resumption of its session may carry the
+# identity.
+rm -f "$T/spoof.sess"
+log_mark
+if mqtt_probe "$P_PSK" -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 \
+    -psk_identity dev1 -psk "$KWRONG" -sess_out "$T/spoof.sess" &&
+    wait_conn psk 'client_closed|upstream_closed'; then
+	check "dev1 named without its key: the line has psk=-" \
+	    grep -qE ' psk=- ' <<<"$CONN_LINE"
+else
+	fail "dev1 named without its key: expected a certificate handshake"
+fi
+log_mark
+if [ -s "$T/spoof.sess" ] &&
+    mqtt_probe "$P_PSK" -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 \
+    -sess_in "$T/spoof.sess" &&
+    wait_conn psk 'client_closed|upstream_closed'; then
+	check "resuming that session: the line has psk=-" \
+	    grep -qE ' psk=- ' <<<"$CONN_LINE"
+else
+	fail "resuming the certificate session failed"
+fi
+
+# A ticket of a PSK session stops resuming once its key changes.
+rm -f "$T/rekey.sess"
+mqtt_probe "$P_PSK" -tls1_3 -psk_identity dev2 -psk "$K2" \
+    -sess_out "$T/rekey.sess"
+sed -i "s/^dev2:.*/dev2:$K1/" "$PSKF"
+log_mark
+signal_mqgate HUP
+wait_log 'certificates reloaded' || fail "no reload after the psk_file change"
+log_mark
+if [ -s "$T/rekey.sess" ] &&
+    mqtt_probe "$P_PSK" -tls1_3 -sess_in "$T/rekey.sess" &&
+    wait_conn psk 'client_closed|upstream_closed'; then
+	check "dev2's old ticket after its key changed: not resumed" \
+	    grep -qE ' psk=- alpn=[^ ]+ resumed=no ' <<<"$CONN_LINE"
+else
+	fail "dev2's old ticket after its key changed: no connection"
+fi
+sed -i "s/^dev2:.*/dev2:$K2/" "$PSKF"
+log_mark
+signal_mqgate HUP
+wait_log 'certificates reloaded' || fail "no reload after restoring psk_file"
+
 # Informational: what TLS 1.3 with an unknown identity gets when there is
 # no certificate to fall back to.
 log_mark

@@ -198,6 +198,17 @@ for v in 1_3 1_2; do
 	    "$S/short$v" "$P_SHORT" "-tls$v"
 done
 
+# TLS 1.3 issues a fresh ticket on every resumption; session_timeout still
+# counts from the full handshake, so a chain of renewals ends with it.
+new_sess "session_timeout = 2 TLSv1.3 chain: full handshake" short \
+    "$S/chain0" "$P_SHORT" -tls1_3
+sleep 1.2
+resume "session_timeout = 2 TLSv1.3 chain: resumed after 1.2 s" short reused \
+    "$S/chain0" "$P_SHORT" -tls1_3 -sess_out "$S/chain1"
+sleep 1.2
+resume "session_timeout = 2 TLSv1.3 chain: the renewed ticket is not resumed 2.4 s after the full handshake" \
+    short new "$S/chain1" "$P_SHORT" -tls1_3
+
 # A resumed client-certificate session logs the original subject, and
 # needs no certificate again.
 for v in 1_3 1_2; do
