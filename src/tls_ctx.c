@@ -565,6 +565,66 @@ site_desc(const struct tls_site *site, char *buf, size_t cap)
 		    site->name, site->name, site->line);
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether two sites check client certificates the same way. Allowlists
+ * compare as set in the config: the same list, or none. */
+static bool
+same_policy(const struct tls_site *a, const struct tls_site *b)
+{
+	size_t i;
+
+	if (a->verify_mode != b->verify_mode ||
+	    !same_str(a->cacertfile, b->cacertfile) ||
+	    !same_str(a->crlfile, b->crlfile) ||
+	    (a->crlfile != NULL && a->crl_chain != b->crl_chain))
+		return false;
+	for (i = 0; i < ALLOW_KIND_COUNT; i++)
+		if (a->allow[i] != b->allow[i])
+			return false;
+	return true;
+}
+
+/*
+ * Sites that serve one name with different key types are chosen by the
+ * client's signature algorithms, so the client would pick which
+ * client-certificate checks apply: they must be the same.
+ */
+static void
+check_same_policy(struct name_add *na, const char *name)
+{
+	const struct tls_site *site = &na->tl->sites[na->si];
+	struct sni_match m[8];
+	char probe[SNI_NAME_MAX + 32], d1[160], d2[160];
+	size_t n, i;
+
+	/* A wildcard is looked up through a name it covers. */
+	if (strncmp(name, "*.", 2) == 0)
+		snprintf(probe, sizeof(probe), "mqgate-probe%s", name + 1);
+	else
+		snprintf(probe, sizeof(probe), "%s", name);
+	n = sni_table_lookup(na->tl->sni, probe, strlen(probe), m, nitems(m));
+	for (i = 0; i < n && !na->failed; i++) {
+		const struct tls_site *o = &na->tl->sites[m[i].idx];
+
+		if ((size_t)m[i].idx == na->si || same_policy(site, o))
+			continue;
+		site_desc(o, d1, sizeof(d1));
+		site_desc(site, d2, sizeof(d2));
+		fail(na->b, na->k, na->key,
+		    "%s and %s both serve '%s' but check client certificates "
+		    "differently (verify, fail_if_no_peer_cert, cacertfile, "
+		    "crlfile, crl_check or allow_*): the client's key types "
+		    "would choose which checks apply",
+		    d1, d2, name);
+		na->failed = 1;
+	}
+}
+
 static void
 add_name(struct name_add *na, const char *name)
 {
@@ -574,6 +634,7 @@ add_name(struct name_add *na, const char *name)
 
 	if (r == SNI_OK) {
 		na->added++;
+		check_same_policy(na, name);
 		return;
 	}
 	if (r == SNI_ERR_DUPLICATE && other >= 0) {
@@ -645,6 +706,9 @@ site_init(const struct build *b, struct tls_listener *tl, size_t si,
 		if (t->fail_if_no_peer_cert)
 			site->verify_mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 	}
+	site->cacertfile = t->cacertfile;
+	site->crlfile = t->crlfile;
+	site->crl_chain = t->crl_chain;
 	SSL_CTX_set_verify(ctx, site->verify_mode, tls_hs_verify_cb);
 	SSL_CTX_set_verify_depth(ctx, tl->conf->tls.depth);
 	for (i = 0; i < ALLOW_KIND_COUNT; i++) {

@@ -32,6 +32,9 @@ struct tls_site {
 	int kt;		/* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
 	int verify_mode;
 	struct allow_list *allow[ALLOW_KIND_COUNT]; /* borrowed from config */
+	const char *cacertfile;	/* borrowed from config; for comparing */
+	const char *crlfile;	/* the client-certificate settings of */
+	bool crl_chain;		/* sites that share a name */
 	bool has_allow;
 };
 

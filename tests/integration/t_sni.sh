@@ -506,6 +506,45 @@ for b in dup-one:"$H1" dup-two:"$H2"; do
 	fi
 done
 
+# The same names with two key types but different client-certificate
+# checks: the client's signature algorithms would pick which checks apply.
+PCONF=$T/policy.ini
+{
+	conf_global
+	conf_listener pol "$(free_port)" "certs = ta, tenant-a-rsa"
+	cat <<EOF
+[cert ta]
+certfile = $PKI/tenant-a.pem
+cacertfile = $PKI/tenant-a-ca.crt
+verify = verify_peer
+fail_if_no_peer_cert = true
+
+[cert tenant-a-rsa]
+certfile = $PKI/tenant-a-rsa.pem
+EOF
+} | write_conf "$PCONF"
+run_mqgate -t -c "$PCONF"
+check "RSA and ECDSA bundles of one name, only one requiring client certificates: mqgate -t exits 1 (rc $RC)" \
+    [ "$RC" -eq 1 ]
+check "the error names both bundles and says the checks differ" \
+    grep -qE "bundle 'ta'.*bundle 'tenant-a-rsa'.*check client certificates differently" "$ERR"
+
+# A [cert] section without certfile is a config error, never a crash.
+NCONF=$T/nocert.ini
+{
+	conf_global
+	conf_listener nc "$(free_port)" "certs = nocert"
+	cat <<EOF
+[cert nocert]
+keyfile = $PKI/tenant-a.key
+EOF
+} | write_conf "$NCONF"
+run_mqgate -t -c "$NCONF"
+check "[cert] with keyfile but no certfile: mqgate -t exits 1 (rc $RC)" \
+    [ "$RC" -eq 1 ]
+check "... saying certfile is missing in [cert nocert]" \
+    grep -qE "certfile: required key missing in \\[cert nocert\\]" "$ERR"
+
 # ------------------------------------------------------------ (4) certdir
 
 D=$T/certdir
