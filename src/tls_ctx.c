@@ -1018,6 +1018,7 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 		goto fail;
 	}
 	SSL_CTX_set_client_hello_cb(ctx, tls_hs_client_hello_cb, tl);
+	SSL_CTX_set_tlsext_servername_callback(ctx, tls_hs_servername_cb);
 	SSL_CTX_set_verify_depth(ctx, l->tls.depth);
 	if ((tl->sni = sni_table_new()) == NULL) {
 		diag_add(d, c->path, l->header_line, "out of memory");

@@ -698,6 +698,20 @@ tls_hs_client_hello_cb(SSL *ssl, int *al, void *arg)
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+/*
+ * The name was dealt with in the ClientHello callback; accepting it here
+ * makes OpenSSL acknowledge it and keep it in the session, so that a
+ * resumed TLS 1.2 session still reports its name.
+ */
+int
+tls_hs_servername_cb(SSL *ssl, int *al, void *arg)
+{
+	(void)ssl;
+	(void)al;
+	(void)arg;
+	return SSL_TLSEXT_ERR_OK;
+}
+
 int
 tls_hs_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg)

@@ -72,6 +72,7 @@ void tls_listener_free(struct tls_listener *tl);
 /* The callbacks tls_ctx.c installs. */
 int tls_hs_verify_cb(int ok, X509_STORE_CTX *sctx);
 int tls_hs_client_hello_cb(SSL *ssl, int *al, void *arg);
+int tls_hs_servername_cb(SSL *ssl, int *al, void *arg);
 int tls_hs_alpn_cb(SSL *ssl, const unsigned char **out,
     unsigned char *outlen, const unsigned char *in, unsigned int inlen,
     void *arg);

@@ -198,6 +198,14 @@ for v in 1_3 1_2; do
 	    "$S/short$v" "$P_SHORT" "-tls$v"
 done
 
+# A resumed TLS 1.2 session still reports the name it was made for.
+new_sess "TLSv1.2 with SNI: full handshake" short "$S/sni12" "$P_SHORT" \
+    -tls1_2 -servername localhost
+resume "TLSv1.2 with SNI: resumed" short reused "$S/sni12" "$P_SHORT" \
+    -tls1_2 -servername localhost
+check "TLSv1.2 with SNI: the resumption logs sni=localhost (got sni=$(conn_field sni))" \
+    [ "$(conn_field sni)" = localhost ]
+
 # TLS 1.3 issues a fresh ticket on every resumption; session_timeout still
 # counts from the full handshake, so a chain of renewals ends with it.
 new_sess "session_timeout = 2 TLSv1.3 chain: full handshake" short \
