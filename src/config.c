@@ -700,6 +700,10 @@ validate(struct parse *p)
 			diag_add(p->d, p->file, l->line[LKEY_OCSP_STAPLE_FILE],
 			    "ocsp_staple_file: set either ocsp_stapling = on "
 			    "or ocsp_staple_file, not both");
+		if (l->ticket_key_file != NULL && !l->session_tickets)
+			diag_add(p->d, p->file, l->line[LKEY_TICKET_KEY_FILE],
+			    "ticket_key_file: session_tickets is off, so the "
+			    "keys would never be used");
 		if (l->alpn_strict && l->alpn == NULL)
 			diag_add(p->d, p->file, l->line[LKEY_ALPN_STRICT],
 			    "alpn_strict: needs the protocols in alpn");

@@ -2109,6 +2109,11 @@ static const struct {
 	    "alpn_strict: needs the protocols in alpn", NULL },
 	{ MIN_L "alpn = x y\nalpn_strict = on\n", 2, 5,
 	    "alpn: invalid value 'x y'", NULL },
+	/* ticket keys that would never be used */
+	{ MIN_L "session_tickets = off\nticket_key_file = /t.keys\n", 1, 6,
+	    "ticket_key_file: session_tickets is off", NULL },
+	{ MIN_L "ticket_key_file = /t.keys\nsession_tickets = no\n", 1, 5,
+	    "ticket_key_file: session_tickets is off", NULL },
 };
 
 START_TEST(test_error)
