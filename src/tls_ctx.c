@@ -5,9 +5,10 @@
  * callback) and one context per certificate it serves ("sites": its own
  * certfile, its [cert] bundles, its certdir entries); the ClientHello
  * callback (tls_hs.c) picks a site by SNI and key type and switches the
- * connection to it. All file loading happens here, on the main thread, before
- * anything is published to workers; a failed build reports every problem
- * with the config line of the key at fault and leaves nothing behind.
+ * connection to it. Builds run on the main thread, before anything is
+ * published to workers; a failed build reports every problem with the config
+ * line of the key at fault and leaves nothing behind. It must not read
+ * certificate, key, CA, CRL or secret files itself: tls_load.c does.
  */
 #include "build_config.h"
 
@@ -20,12 +21,8 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 
-#include "crl_fetch.h"
 #include "log.h"
 #include "ocsp.h"
 #include "secrets.h"
@@ -33,9 +30,9 @@
 #include "tls_ctx.h"
 #include "tls_hs.h"
 #include "tls_info.h"
+#include "tls_load.h"
 #include "value.h"
 
-#define SECRET_FILE_MAX (16L * 1024 * 1024)
 #define OCSP_FETCH_TIMEOUT_MS 10000
 
 const char *
@@ -70,286 +67,6 @@ tls_errors_str(char *buf, size_t cap)
 
 /* --- building --- */
 
-/* What a build needs to report problems: where they go, and where the
- * config lines come from. */
-struct build {
-	const struct config *c;
-	const struct listener_conf *l;
-	struct diag *d;
-	const int *lines; /* the line to blame for each LKEY_* */
-	const char *key_as; /* report every key as this one (certdir
-			       entries: "certdir"); NULL = as named */
-};
-
-static void
-fail(const struct build *b, enum listener_key k, const char *key,
-    const char *fmt, ...) MQ_PRINTF(4, 5);
-
-static void
-fail(const struct build *b, enum listener_key k, const char *key,
-    const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	diag_add(b->d, b->c->path, b->lines[k], "%s: %s",
-	    b->key_as != NULL ? b->key_as : key, msg);
-}
-
-/* Open-check a file so that "missing" and "unreadable" read as such rather
- * than as an OpenSSL parse error. */
-static int
-check_readable(const struct build *b, enum listener_key k, const char *key,
-    const char *path)
-{
-	FILE *fp = fopen(path, "r");
-
-	if (fp == NULL) {
-		fail(b, k, key, "cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	fclose(fp);
-	return 0;
-}
-
-/* Read a whole (small) file; caller frees *out. */
-static int
-read_file(const struct build *b, enum listener_key k, const char *key,
-    const char *path, char **out, size_t *len)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (fp == NULL) {
-		fail(b, k, key, "cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap >= (size_t)SECRET_FILE_MAX) {
-				fail(b, k, key, "'%s' is larger than %ld bytes",
-				    path, SECRET_FILE_MAX);
-				goto err;
-			}
-			cap = cap == 0 ? 4096 : cap * 2;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				fail(b, k, key, "out of memory reading '%s'",
-				    path);
-				goto err;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		fail(b, k, key, "cannot read '%s': %s", path, strerror(errno));
-		goto err;
-	}
-	fclose(fp);
-	if (buf == NULL && (buf = malloc(1)) == NULL) {
-		fail(b, k, key, "out of memory reading '%s'", path);
-		return -1;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-err:
-	if (buf != NULL)
-		OPENSSL_cleanse(buf, cap);
-	free(buf);
-	fclose(fp);
-	return -1;
-}
-
-struct pw_state {
-	const char *password;
-	int asked;
-};
-
-/* OpenSSL's default would prompt on the terminal: never do that. */
-static int
-pw_cb(char *buf, int size, int rwflag, void *u)
-{
-	struct pw_state *st = u;
-	size_t len;
-
-	(void)rwflag;
-	st->asked = 1;
-	if (st->password == NULL || st->password[0] == '\0')
-		return -1;
-	len = strlen(st->password);
-	if (len > (size_t)size)
-		return -1;
-	memcpy(buf, st->password, len);
-	return (int)len;
-}
-
-static int
-load_key(SSL_CTX *ctx, const struct build *b, const struct tls_conf *t,
-    bool keyfile_set)
-{
-	enum listener_key k = keyfile_set ? LKEY_KEYFILE : LKEY_CERTFILE;
-	const char *kname = keyfile_set ? "keyfile" : "certfile";
-	struct pw_state st = { t->key_password, 0 };
-	char err[512];
-	EVP_PKEY *pk;
-	BIO *bio;
-
-	if (check_readable(b, k, kname, t->keyfile) < 0)
-		return -1;
-	ERR_clear_error();
-	bio = BIO_new_file(t->keyfile, "r");
-	if (bio == NULL) {
-		fail(b, k, kname, "cannot open '%s': %s", t->keyfile,
-		    tls_errors_str(err, sizeof(err)));
-		return -1;
-	}
-	pk = PEM_read_bio_PrivateKey(bio, NULL, pw_cb, &st);
-	BIO_free(bio);
-	if (pk == NULL) {
-		tls_errors_str(err, sizeof(err));
-		if (st.asked && (t->key_password == NULL ||
-				    t->key_password[0] == '\0'))
-			fail(b, k, kname,
-			    "'%s' is encrypted and no key_password is set",
-			    t->keyfile);
-		else if (st.asked)
-			fail(b, LKEY_KEY_PASSWORD, "key_password",
-			    "cannot decrypt '%s' (wrong password?)",
-			    t->keyfile);
-		else
-			fail(b, k, kname, "no usable private key in '%s': %s",
-			    t->keyfile,
-			    err[0] ? err : "no PEM private key found");
-		return -1;
-	}
-	ERR_clear_error();
-	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
-		fail(b, k, kname, "cannot use the key in '%s': %s", t->keyfile,
-		    tls_errors_str(err, sizeof(err)));
-		EVP_PKEY_free(pk);
-		return -1;
-	}
-	EVP_PKEY_free(pk);
-	ERR_clear_error();
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ERR_clear_error();
-		fail(b, k, kname,
-		    "the key in '%s' does not match the certificate in '%s'",
-		    t->keyfile, t->certfile);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-load_cert(SSL_CTX *ctx, const struct build *b, const struct tls_conf *t,
-    bool keyfile_set)
-{
-	char err[512];
-
-	if (check_readable(b, LKEY_CERTFILE, "certfile", t->certfile) < 0) {
-		/* Still report a missing key file along with the cert. */
-		if (keyfile_set && strcmp(t->keyfile, t->certfile) != 0)
-			check_readable(b, LKEY_KEYFILE, "keyfile", t->keyfile);
-		return -1;
-	}
-	ERR_clear_error();
-	if (SSL_CTX_use_certificate_chain_file(ctx, t->certfile) != 1) {
-		fail(b, LKEY_CERTFILE, "certfile",
-		    "cannot load certificate chain from '%s': %s", t->certfile,
-		    tls_errors_str(err, sizeof(err)));
-		return -1;
-	}
-	return load_key(ctx, b, t, keyfile_set);
-}
-
-static int
-load_ca(SSL_CTX *ctx, const struct build *b, const char *path)
-{
-	STACK_OF(X509_NAME) *names;
-	char err[512];
-
-	if (check_readable(b, LKEY_CACERTFILE, "cacertfile", path) < 0)
-		return -1;
-	ERR_clear_error();
-	if (SSL_CTX_load_verify_file(ctx, path) != 1) {
-		fail(b, LKEY_CACERTFILE, "cacertfile",
-		    "cannot load CA certificates from '%s': %s", path,
-		    tls_errors_str(err, sizeof(err)));
-		return -1;
-	}
-	/* The names sent in the certificate request, so that clients with
-	 * several certificates pick one this listener trusts. */
-	names = SSL_load_client_CA_file(path);
-	if (names == NULL) {
-		fail(b, LKEY_CACERTFILE, "cacertfile",
-		    "no CA certificate found in '%s': %s", path,
-		    tls_errors_str(err, sizeof(err)));
-		return -1;
-	}
-	SSL_CTX_set_client_CA_list(ctx, names);
-	return 0;
-}
-
-/* CRLs from crlfile into the context's store, and the check flags. */
-static int
-load_crl(SSL_CTX *ctx, const struct build *b, const struct tls_conf *t,
-    const struct listener_conf *l)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	unsigned long flags;
-	char err[512];
-
-	if (t->crlfile == NULL && !l->crl_fetch)
-		return 0;
-	if (t->crlfile != NULL) {
-		X509_LOOKUP *lu;
-		int n;
-
-		if (check_readable(b, LKEY_CRLFILE, "crlfile", t->crlfile) < 0)
-			return -1;
-		ERR_clear_error();
-		lu = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-		n = lu != NULL ? X509_load_crl_file(lu, t->crlfile,
-				     X509_FILETYPE_PEM)
-			       : 0;
-		if (n <= 0) {
-			tls_errors_str(err, sizeof(err));
-			fail(b, LKEY_CRLFILE, "crlfile",
-			    "no usable CRL in '%s'%s%s", t->crlfile,
-			    err[0] ? ": " : "", err);
-			return -1;
-		}
-	}
-	if (l->crl_fetch) {
-		struct crl_fetch_params fp = { l->crl_refresh_ms,
-			l->crl_fetch_timeout_ms };
-
-		if (crl_fetch_attach(store, &fp) != 0) {
-			fail(b, LKEY_CRL_FETCH, "crl_fetch", "out of memory");
-			return -1;
-		}
-	}
-	flags = X509_V_FLAG_CRL_CHECK;
-	if (t->crl_chain)
-		flags |= X509_V_FLAG_CRL_CHECK_ALL;
-	X509_STORE_set_flags(store, flags);
-	return 0;
-}
-
 static const struct {
 	unsigned bit;
 	int version;
@@ -362,7 +79,7 @@ static const struct {
 };
 
 static int
-set_versions(SSL_CTX *ctx, const struct build *b, unsigned bits)
+set_versions(SSL_CTX *ctx, const struct tls_load *b, unsigned bits)
 {
 	int lo = 0, hi = 0;
 	size_t i;
@@ -375,12 +92,13 @@ set_versions(SSL_CTX *ctx, const struct build *b, unsigned bits)
 		hi = versions[i].version;
 	}
 	if (lo == 0) {
-		fail(b, LKEY_VERSIONS, "versions", "no TLS version enabled");
+		tls_load_fail(b, LKEY_VERSIONS, "versions",
+		    "no TLS version enabled");
 		return -1;
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, lo) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, hi) != 1) {
-		fail(b, LKEY_VERSIONS, "versions",
+		tls_load_fail(b, LKEY_VERSIONS, "versions",
 		    "this OpenSSL cannot enable them");
 		return -1;
 	}
@@ -393,7 +111,7 @@ set_versions(SSL_CTX *ctx, const struct build *b, unsigned bits)
 }
 
 static int
-set_ciphers(SSL_CTX *ctx, const struct build *b, bool warn)
+set_ciphers(SSL_CTX *ctx, const struct tls_load *b, bool warn)
 {
 	const struct tls_conf *t = &b->l->tls;
 	char err[512];
@@ -401,21 +119,22 @@ set_ciphers(SSL_CTX *ctx, const struct build *b, bool warn)
 
 	ERR_clear_error();
 	if (t->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
-		fail(b, LKEY_CIPHERS, "ciphers", "no usable cipher in '%s': %s",
-		    t->ciphers, tls_errors_str(err, sizeof(err)));
+		tls_load_fail(b, LKEY_CIPHERS, "ciphers",
+		    "no usable cipher in '%s': %s", t->ciphers,
+		    tls_errors_str(err, sizeof(err)));
 		rc = -1;
 	}
 	ERR_clear_error();
 	if (t->ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(ctx, t->ciphersuites) != 1) {
-		fail(b, LKEY_CIPHERSUITES, "ciphersuites",
+		tls_load_fail(b, LKEY_CIPHERSUITES, "ciphersuites",
 		    "invalid TLS 1.3 cipher suites '%s': %s", t->ciphersuites,
 		    tls_errors_str(err, sizeof(err)));
 		rc = -1;
 	}
 	ERR_clear_error();
 	if (t->groups != NULL && SSL_CTX_set1_groups_list(ctx, t->groups) != 1) {
-		fail(b, LKEY_GROUPS, "groups",
+		tls_load_fail(b, LKEY_GROUPS, "groups",
 		    "invalid key-exchange groups '%s': %s", t->groups,
 		    tls_errors_str(err, sizeof(err)));
 		rc = -1;
@@ -445,7 +164,7 @@ set_ciphers(SSL_CTX *ctx, const struct build *b, bool warn)
  * client identity it carries) never resumes under another bundle.
  */
 static SSL_CTX *
-ctx_new(const struct build *b, const char *site_name, bool warn)
+ctx_new(const struct tls_load *b, const char *site_name, bool warn)
 {
 	const struct listener_conf *l = b->l;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -541,7 +260,7 @@ key_type_name(int kt)
 
 /* The names a site serves into the listener's table. */
 struct name_add {
-	const struct build *b;
+	const struct tls_load *b;
 	struct tls_listener *tl;
 	size_t si;
 	enum listener_key k;
@@ -615,7 +334,7 @@ check_same_policy(struct name_add *na, const char *name)
 			continue;
 		site_desc(o, d1, sizeof(d1));
 		site_desc(site, d2, sizeof(d2));
-		fail(na->b, na->k, na->key,
+		tls_load_fail(na->b, na->k, na->key,
 		    "%s and %s both serve '%s' but check client certificates "
 		    "differently (verify, fail_if_no_peer_cert, cacertfile, "
 		    "crlfile, crl_check or allow_*): the client's key types "
@@ -642,14 +361,14 @@ add_name(struct name_add *na, const char *name)
 
 		site_desc(&na->tl->sites[other], d1, sizeof(d1));
 		site_desc(site, d2, sizeof(d2));
-		fail(na->b, na->k, na->key,
+		tls_load_fail(na->b, na->k, na->key,
 		    "%s and %s both serve '%s' with an %s key", d1, d2, name,
 		    key_type_name(site->kt));
 		na->failed = 1;
 		return;
 	}
 	if (r == SNI_ERR_NOMEM) {
-		fail(na->b, na->k, na->key, "out of memory");
+		tls_load_fail(na->b, na->k, na->key, "out of memory");
 		na->failed = 1;
 	}
 	/* Other names in a certificate (a CN with blanks, say) just cannot
@@ -667,7 +386,7 @@ add_cert_name_cb(const char *name, void *arg)
  * in b->lines). own: the listener's own certfile, served from tl->ctx.
  */
 static int
-site_init(const struct build *b, struct tls_listener *tl, size_t si,
+site_init(const struct tls_load *b, struct tls_listener *tl, size_t si,
     const struct tls_conf *t, const char *name, char **sni, size_t nsni,
     bool keyfile_set, const char *label)
 {
@@ -695,11 +414,11 @@ site_init(const struct build *b, struct tls_listener *tl, size_t si,
 			return -1;
 	}
 	site->ctx = ctx;
-	if (load_cert(ctx, b, t, keyfile_set) < 0)
+	if (tls_load_cert(ctx, b, t, keyfile_set) < 0)
 		return -1;
 	if (t->cacertfile != NULL)
-		load_ca(ctx, b, t->cacertfile);
-	load_crl(ctx, b, t, tl->conf);
+		tls_load_ca(ctx, b, t->cacertfile);
+	tls_load_crl(ctx, b, t, tl->conf);
 	site->verify_mode = SSL_VERIFY_NONE;
 	if (t->verify == TLS_VERIFY_PEER) {
 		site->verify_mode = SSL_VERIFY_PEER;
@@ -797,7 +516,8 @@ has_suffix(const char *s, const char *suf, size_t *stem)
 
 /* The sorted names in dir that certdir loads. */
 static int
-certdir_list(const struct build *b, const char *dir, char ***out, size_t *nout)
+certdir_list(const struct tls_load *b, const char *dir, char ***out,
+    size_t *nout)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *de;
@@ -805,8 +525,8 @@ certdir_list(const struct build *b, const char *dir, char ***out, size_t *nout)
 	size_t n = 0;
 
 	if (dp == NULL) {
-		fail(b, LKEY_CERTDIR, "certdir", "cannot open directory '%s': %s",
-		    dir, strerror(errno));
+		tls_load_fail(b, LKEY_CERTDIR, "certdir",
+		    "cannot open directory '%s': %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(dp)) != NULL) {
@@ -822,7 +542,8 @@ certdir_list(const struct build *b, const char *dir, char ***out, size_t *nout)
 		    (nv[n] = strdup(de->d_name)) == NULL) {
 			if (nv != NULL)
 				v = nv;
-			fail(b, LKEY_CERTDIR, "certdir", "out of memory");
+			tls_load_fail(b, LKEY_CERTDIR, "certdir",
+			    "out of memory");
 			goto err;
 		}
 		v = nv;
@@ -846,7 +567,7 @@ err:
  * the listener's certdir (names, from certdir_list) becomes a site named
  * NAME; tl->sites has room for them. */
 static int
-load_certdir(const struct build *b, struct tls_listener *tl, char **names,
+load_certdir(const struct tls_load *b, struct tls_listener *tl, char **names,
     size_t n)
 {
 	const struct listener_conf *l = tl->conf;
@@ -859,7 +580,7 @@ load_certdir(const struct build *b, struct tls_listener *tl, char **names,
 		size_t stem = 0;
 		bool pem = has_suffix(names[i], ".pem", &stem);
 		int lines[LKEY_COUNT];
-		struct build bb = *b;
+		struct tls_load bb = *b;
 		size_t k;
 
 		if (!pem)
@@ -868,7 +589,8 @@ load_certdir(const struct build *b, struct tls_listener *tl, char **names,
 		snprintf(key, sizeof(key), "%s/%.*s.key", l->certdir,
 		    (int)stem, names[i]);
 		if ((name = strndup(names[i], stem)) == NULL) {
-			fail(b, LKEY_CERTDIR, "certdir", "out of memory");
+			tls_load_fail(b, LKEY_CERTDIR, "certdir",
+			    "out of memory");
 			return -1;
 		}
 		t.certfile = cert;
@@ -895,13 +617,13 @@ load_certdir(const struct build *b, struct tls_listener *tl, char **names,
 }
 
 static int
-load_psk(const struct build *b, struct tls_listener *tl)
+load_psk(const struct tls_load *b, struct tls_listener *tl)
 {
 	const char *path = tl->conf->psk_file;
 	char *text;
 	size_t len;
 
-	if (read_file(b, LKEY_PSK_FILE, "psk_file", path, &text, &len) < 0)
+	if (tls_load_file(b, LKEY_PSK_FILE, "psk_file", path, &text, &len) < 0)
 		return -1;
 	tl->psk = psk_parse(text, len, path, b->d);
 	OPENSSL_cleanse(text, len);
@@ -915,14 +637,14 @@ load_psk(const struct build *b, struct tls_listener *tl)
 }
 
 static int
-load_tickets(const struct build *b, struct tls_listener *tl)
+load_tickets(const struct tls_load *b, struct tls_listener *tl)
 {
 	const char *path = tl->conf->ticket_key_file;
 	char *text;
 	size_t len;
 
-	if (read_file(b, LKEY_TICKET_KEY_FILE, "ticket_key_file", path, &text,
-		&len) < 0)
+	if (tls_load_file(b, LKEY_TICKET_KEY_FILE, "ticket_key_file", path,
+		&text, &len) < 0)
 		return -1;
 	tl->tickets = ticket_keys_parse(text, len, path, b->d);
 	OPENSSL_cleanse(text, len);
@@ -930,7 +652,7 @@ load_tickets(const struct build *b, struct tls_listener *tl)
 	if (tl->tickets == NULL)
 		return -1;
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(tl->ctx, tls_hs_ticket_cb) != 1) {
-		fail(b, LKEY_TICKET_KEY_FILE, "ticket_key_file",
+		tls_load_fail(b, LKEY_TICKET_KEY_FILE, "ticket_key_file",
 		    "cannot install the ticket key callback");
 		return -1;
 	}
@@ -978,7 +700,7 @@ SSL_CTX *
 tls_ctx_build(const struct config *c, const struct listener_conf *l,
     struct diag *d)
 {
-	struct build b = { c, l, d, l->line, NULL };
+	struct tls_load b = { c, l, d, l->line, NULL };
 	int lines[LKEY_COUNT];
 	size_t before = diag_count(d), i, nsites;
 	struct tls_listener *tl;
@@ -1045,7 +767,7 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 		const struct cert_conf *bc = &c->certs[l->cert_idx[i]];
 		struct tls_conf t;
 		int blines[LKEY_COUNT];
-		struct build bb = b;
+		struct tls_load bb = b;
 
 		/* Reported by the config check already (mqgate -t builds
 		 * from a partial config). */
