@@ -900,16 +900,6 @@ tls_conf_clear(struct tls_conf *t)
 	free(t->ocsp_staple_file);
 }
 
-static void
-free_names(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 config_free(struct config *c)
 {
@@ -924,7 +914,7 @@ config_free(struct config *c)
 		free(l->binds);
 		free(l->bind_lines);
 		tls_conf_clear(&l->tls);
-		free_names(l->certs, l->ncerts);
+		config_strv_free(l->certs, l->ncerts);
 		free(l->cert_idx);
 		free(l->certdir);
 		free(l->psk_file);
@@ -937,7 +927,7 @@ config_free(struct config *c)
 
 		free(b->name);
 		tls_conf_clear(&b->tls);
-		free_names(b->sni, b->nsni);
+		config_strv_free(b->sni, b->nsni);
 	}
 	free(c->certs);
 	free(c->path);

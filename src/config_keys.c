@@ -307,8 +307,8 @@ set_versions(struct config *c MQ_UNUSED, const struct config_target *to,
 	return value_tls_versions(value, &to->t->versions, why);
 }
 
-static void
-free_names(char **v, size_t n)
+void
+config_strv_free(char **v, size_t n)
 {
 	size_t i;
 
@@ -341,19 +341,19 @@ split_list(const char *value, char ***out, size_t *nout,
 		while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
 			z--;
 		if (a == z) {
-			free_names(v, n);
+			config_strv_free(v, n);
 			return bad(why, "empty item in the list");
 		}
 		if ((item = strndup(a, (size_t)(z - a))) == NULL ||
 		    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
 			free(item);
-			free_names(v, n);
+			config_strv_free(v, n);
 			return -2;
 		}
 		v = nv;
 		v[n++] = item;
 		if (ok != NULL && ok(item, why) == -1) {
-			free_names(v, n);
+			config_strv_free(v, n);
 			return -1;
 		}
 		if (e == NULL)
@@ -398,10 +398,10 @@ set_certs(struct config *c MQ_UNUSED, const struct config_target *to,
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
 			if (strcmp(v[i], v[j]) == 0) {
-				free_names(v, n);
+				config_strv_free(v, n);
 				return bad(why, "a bundle is named twice");
 			}
-	free_names(l->certs, l->ncerts);
+	config_strv_free(l->certs, l->ncerts);
 	free(l->cert_idx);
 	l->cert_idx = NULL;
 	l->certs = v;
@@ -436,7 +436,7 @@ set_sni(struct config *c MQ_UNUSED, const struct config_target *to,
 	} else if ((r = split_list(value, &v, &n, sni_name_ok, why)) != 0) {
 		return r;
 	}
-	free_names(b->sni, b->nsni);
+	config_strv_free(b->sni, b->nsni);
 	b->sni = v;
 	b->nsni = n;
 	return 0;
@@ -593,11 +593,11 @@ set_alpn(struct config *c MQ_UNUSED, const struct config_target *to,
 		for (i = 0; i < n; i++)
 			len += 1 + strlen(v[i]);
 		if (len > 65535) {
-			free_names(v, n);
+			config_strv_free(v, n);
 			return bad(why, "the list is longer than 65535 bytes");
 		}
 		if ((wire = malloc(len)) == NULL) {
-			free_names(v, n);
+			config_strv_free(v, n);
 			return -2;
 		}
 		len = 0;
@@ -608,7 +608,7 @@ set_alpn(struct config *c MQ_UNUSED, const struct config_target *to,
 			memcpy(wire + len, v[i], k);
 			len += k;
 		}
-		free_names(v, n);
+		config_strv_free(v, n);
 	}
 	free(l->alpn);
 	l->alpn = wire;

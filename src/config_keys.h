@@ -59,6 +59,9 @@ struct config_key {
 extern const struct config_key config_keys[];
 extern const size_t config_nkeys;
 
+/* Free an array of n owned strings (a parsed list value); NULL is fine. */
+void config_strv_free(char **v, size_t n);
+
 /* The key named name in section kind (for CONFIG_SECTION_CERT: the cert
  * keys and the listener keys with in_cert), or NULL. */
 const struct config_key *config_key_find(enum config_section_kind section,

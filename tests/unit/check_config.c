@@ -20,6 +20,7 @@
 #include "config_keys.h"
 #include "diag.h"
 #include "sni.h"
+#include "fault.h"
 #include "unit.h"
 #include "value.h"
 
@@ -3021,80 +3022,9 @@ END_TEST
 
 /* --- allocation failures --- */
 
-/*
- * Outside sanitizer builds the test binary replaces malloc, calloc and
- * realloc to fail one chosen call and to count live blocks, so that every
- * allocation in a load can be made to fail in turn and leaks show up.
- */
-#if !defined(__SANITIZE_ADDRESS__)
-#define UNIT_FAULTS 1
-
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *ptr, size_t size);
-void __libc_free(void *ptr);
-
-static long fault_countdown = -1; /* fail when it reaches 0; -1 = never */
-static long live_blocks;
-
-static bool
-fault_now(void)
-{
-	if (fault_countdown < 0)
-		return false;
-	return fault_countdown-- == 0;
-}
-
-void *
-malloc(size_t size)
-{
-	void *p;
-
-	if (fault_now()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if ((p = __libc_malloc(size)) != NULL)
-		live_blocks++;
-	return p;
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-	void *p;
-
-	if (fault_now()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if ((p = __libc_calloc(n, size)) != NULL)
-		live_blocks++;
-	return p;
-}
-
-void *
-realloc(void *ptr, size_t size)
-{
-	void *p;
-
-	if (fault_now()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	p = __libc_realloc(ptr, size);
-	if (ptr == NULL && p != NULL)
-		live_blocks++;
-	return p;
-}
-
-void
-free(void *ptr)
-{
-	if (ptr != NULL)
-		live_blocks--;
-	__libc_free(ptr);
-}
+/* Outside sanitizer builds, every allocation of a load fails in turn
+ * (fault.c) and leaks show. */
+#if defined(UNIT_FAULTS)
 
 static const char oom_errors[] =
     "workers = 1\n[global]\nfoo = 1\n"

@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "diag.h"
 #include "secrets.h"
+#include "fault.h"
 #include "unit.h"
 
 Suite *secrets_suite(void);
@@ -708,78 +709,9 @@ END_TEST
 
 /* --- allocation failures --- */
 
-/*
- * As in check_config.c: outside sanitizer builds the test binary replaces
- * malloc, calloc and realloc to fail one chosen call and counts live
- * blocks, so that every allocation of a parse fails in turn and leaks show.
- */
-#if !defined(__SANITIZE_ADDRESS__)
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *ptr, size_t size);
-void __libc_free(void *ptr);
-
-static long fault_countdown = -1; /* fail when it reaches 0; -1 = never */
-static long live_blocks;
-
-static bool
-fault_now(void)
-{
-	if (fault_countdown < 0)
-		return false;
-	return fault_countdown-- == 0;
-}
-
-void *
-malloc(size_t size)
-{
-	void *p;
-
-	if (fault_now()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if ((p = __libc_malloc(size)) != NULL)
-		live_blocks++;
-	return p;
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-	void *p;
-
-	if (fault_now()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if ((p = __libc_calloc(n, size)) != NULL)
-		live_blocks++;
-	return p;
-}
-
-void *
-realloc(void *ptr, size_t size)
-{
-	void *p;
-
-	if (fault_now()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	p = __libc_realloc(ptr, size);
-	if (ptr == NULL && p != NULL)
-		live_blocks++;
-	return p;
-}
-
-void
-free(void *ptr)
-{
-	if (ptr != NULL)
-		live_blocks--;
-	__libc_free(ptr);
-}
+/* Outside sanitizer builds, every allocation of a parse fails in turn
+ * (fault.c) and leaks show. */
+#if defined(UNIT_FAULTS)
 
 /* Good files: 40 entries grow the entry array and the index twice. */
 static const char *const oom_vec[] = {
@@ -879,7 +811,7 @@ secrets_suite(void)
 	tcase_add_test(tc, test_tk_null);
 	suite_add_tcase(s, tc);
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if defined(UNIT_FAULTS)
 	tc = tcase_create("oom");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_oom, 0, (int)nitems(oom_vec));

@@ -21,7 +21,8 @@ tests_unit_check_diag_SOURCES = tests/unit/check_diag.c tests/unit/unit.h src/di
 tests_unit_check_diag_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_diag_LDADD = $(CHECK_LIBS)
 
-tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/unit.h $(PURE_CONFIG_SOURCES)
+tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/unit.h \
+	tests/unit/fault.c tests/unit/fault.h $(PURE_CONFIG_SOURCES)
 tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS) $(INIH_CFLAGS)
 tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
 
@@ -36,6 +37,7 @@ tests_unit_check_sni_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 tests_unit_check_sni_LDADD = $(CHECK_LIBS)
 
 tests_unit_check_secrets_SOURCES = tests/unit/check_secrets.c tests/unit/unit.h \
+	tests/unit/fault.c tests/unit/fault.h \
 	src/secrets.c src/diag.c
 tests_unit_check_secrets_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_secrets_LDADD = $(CHECK_LIBS)
