@@ -394,6 +394,7 @@ site_init(const struct tls_load *b, struct tls_listener *tl, size_t si,
 	size_t before = diag_count(b->d);
 	size_t i;
 	SSL_CTX *ctx;
+	bool cert_ok;
 
 	site->owner = tl;
 	if (name != NULL && (site->name = strdup(name)) == NULL) {
@@ -414,11 +415,14 @@ site_init(const struct tls_load *b, struct tls_listener *tl, size_t si,
 			return -1;
 	}
 	site->ctx = ctx;
-	if (tls_load_cert(ctx, b, t, keyfile_set) < 0)
-		return -1;
+	/* A bad certificate still lets the CA and CRL files be checked, so
+	 * that every problem of the site is reported at once. */
+	cert_ok = tls_load_cert(ctx, b, t, keyfile_set) == 0;
 	if (t->cacertfile != NULL)
 		tls_load_ca(ctx, b, t->cacertfile);
 	tls_load_crl(ctx, b, t, tl->conf);
+	if (!cert_ok)
+		return -1;
 	site->verify_mode = SSL_VERIFY_NONE;
 	if (t->verify == TLS_VERIFY_PEER) {
 		site->verify_mode = SSL_VERIFY_PEER;

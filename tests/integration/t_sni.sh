@@ -545,6 +545,27 @@ check "[cert] with keyfile but no certfile: mqgate -t exits 1 (rc $RC)" \
 check "... saying certfile is missing in [cert nocert]" \
     grep -qE "certfile: required key missing in \\[cert nocert\\]" "$ERR"
 
+# A bundle whose certificate is missing still has its CA and CRL files
+# checked: mqgate -t reports every problem at once.
+MCONF=$T/missing.ini
+{
+	conf_global
+	conf_listener mi "$(free_port)" "certs = gone"
+	cat <<EOF
+[cert gone]
+certfile = $T/no-such.pem
+cacertfile = $T/no-such-ca.pem
+crlfile = $T/no-such.crl
+EOF
+} | write_conf "$MCONF"
+run_mqgate -t -c "$MCONF"
+check "missing certfile, cacertfile and crlfile: mqgate -t exits 1 (rc $RC)" \
+    [ "$RC" -eq 1 ]
+for k in certfile cacertfile crlfile; do
+	check "... reports $k with its file:line" \
+	    grep -qE "missing.ini:[0-9]+: $k: cannot open" "$ERR"
+done
+
 # ------------------------------------------------------------ (4) certdir
 
 D=$T/certdir
