@@ -46,3 +46,11 @@ tests_unit_check_allow_SOURCES = tests/unit/check_allow.c tests/unit/unit.h src/
 tests_unit_check_allow_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_allow_LDADD = $(CHECK_LIBS)
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_mqtt
+TESTS += tests/unit/check_mqtt
+tests_unit_check_mqtt_SOURCES = tests/unit/check_mqtt.c tests/unit/unit.h src/mqtt.c
+tests_unit_check_mqtt_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_mqtt_LDADD = $(CHECK_LIBS)
+endif
