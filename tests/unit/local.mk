@@ -48,6 +48,15 @@ tests_unit_check_allow_LDADD = $(CHECK_LIBS)
 endif
 
 if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_proxyv2
+TESTS += tests/unit/check_proxyv2
+tests_unit_check_proxyv2_SOURCES = tests/unit/check_proxyv2.c tests/unit/unit.h \
+	src/proxyv2.c src/proxyv2.h
+tests_unit_check_proxyv2_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_proxyv2_LDADD = $(CHECK_LIBS)
+endif
+
+if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_mqtt
 TESTS += tests/unit/check_mqtt
 tests_unit_check_mqtt_SOURCES = tests/unit/check_mqtt.c tests/unit/unit.h src/mqtt.c
