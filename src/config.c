@@ -590,25 +590,49 @@ blame(const struct listener_conf *l, const struct cert_conf *b,
 	return b->header_line;
 }
 
+/* A fetched and a fixed OCSP response cannot both be stapled. */
+static void
+check_staple_both(struct parse *p, const struct tls_conf *t, const int *line)
+{
+	if (t->ocsp_staple_file != NULL && t->ocsp_stapling)
+		diag_add(p->d, p->file, line[LKEY_OCSP_STAPLE_FILE],
+		    "ocsp_staple_file: set either ocsp_stapling = on "
+		    "or ocsp_staple_file, not both");
+}
+
+/* verify_peer needs CAs, also as a bundle is served on listener l. The
+ * listener's own case is reported by validate(); this is the bundle's. */
+static void
+check_bundle_verify(struct parse *p, const struct listener_conf *l,
+    const struct cert_conf *b)
+{
+	struct tls_conf e;
+	int lines[LKEY_COUNT];
+
+	if (b->line[LKEY_VERIFY] == 0 && b->line[LKEY_CACERTFILE] == 0)
+		return;
+	config_cert_effective(l, b, &e, lines);
+	if (e.verify == TLS_VERIFY_PEER && e.cacertfile == NULL)
+		diag_add(p->d, p->file, lines[LKEY_VERIFY],
+		    "verify: verify_peer requires cacertfile (bundle %s on "
+		    "listener %s)",
+		    b->name, l->name);
+}
+
 static void
 validate_certs(struct parse *p)
 {
 	struct config *c = p->c;
-	size_t i, j, k;
+	const struct cert_conf *b;
+	size_t i, j;
 
 	for (i = 0; i < c->ncerts; i++) {
-		const struct cert_conf *b = &c->certs[i];
-
+		b = &c->certs[i];
 		if (b->tls.certfile == NULL)
 			diag_add(p->d, p->file, b->header_line,
 			    "certfile: required key missing in [cert %s]",
 			    b->name);
-		if (b->line[LKEY_OCSP_STAPLE_FILE] > 0 &&
-		    b->tls.ocsp_staple_file != NULL &&
-		    b->line[LKEY_OCSP_STAPLING] > 0 && b->tls.ocsp_stapling)
-			diag_add(p->d, p->file, b->line[LKEY_OCSP_STAPLE_FILE],
-			    "ocsp_staple_file: set either ocsp_stapling = on "
-			    "or ocsp_staple_file, not both");
+		check_staple_both(p, &b->tls, b->line);
 	}
 	for (i = 0; i < c->nlisteners && !p->stop; i++) {
 		struct listener_conf *l = &c->listeners[i];
@@ -622,36 +646,15 @@ validate_certs(struct parse *p)
 			return;
 		}
 		for (j = 0; j < l->ncerts; j++) {
-			for (k = 0; k < c->ncerts; k++)
-				if (strcmp(c->certs[k].name, l->certs[j]) == 0)
-					break;
-			if (k == c->ncerts) {
+			if ((b = config_cert(c, l->certs[j])) == NULL) {
 				diag_add(p->d, p->file, l->line[LKEY_CERTS],
 				    "certs: there is no [cert %s] section",
 				    l->certs[j]);
 				unresolved = true;
 				continue;
 			}
-			l->cert_idx[j] = k;
-			{
-				const struct cert_conf *b = &c->certs[k];
-				struct tls_conf e;
-				int lines[LKEY_COUNT];
-
-				config_cert_effective(l, b, &e, lines);
-				/* The listener's own case is reported
-				 * above; this is about the bundle's. */
-				if (e.verify == TLS_VERIFY_PEER &&
-				    e.cacertfile == NULL &&
-				    (b->line[LKEY_VERIFY] > 0 ||
-					b->line[LKEY_CACERTFILE] > 0))
-					diag_add(p->d, p->file,
-					    lines[LKEY_VERIFY],
-					    "verify: verify_peer requires "
-					    "cacertfile (bundle %s on "
-					    "listener %s)",
-					    b->name, l->name);
-			}
+			l->cert_idx[j] = (size_t)(b - c->certs);
+			check_bundle_verify(p, l, b);
 		}
 		/* A partial config (mqgate -t) is still built from: every
 		 * index it keeps must name a bundle. */
@@ -696,10 +699,7 @@ validate(struct parse *p)
 			diag_add(p->d, p->file, l->line[LKEY_VERIFY],
 			    "verify: verify_peer requires cacertfile (the CAs "
 			    "that sign client certificates)");
-		if (l->tls.ocsp_staple_file != NULL && l->tls.ocsp_stapling)
-			diag_add(p->d, p->file, l->line[LKEY_OCSP_STAPLE_FILE],
-			    "ocsp_staple_file: set either ocsp_stapling = on "
-			    "or ocsp_staple_file, not both");
+		check_staple_both(p, &l->tls, l->line);
 		if (l->ticket_key_file != NULL && !l->session_tickets)
 			diag_add(p->d, p->file, l->line[LKEY_TICKET_KEY_FILE],
 			    "ticket_key_file: session_tickets is off, so the "

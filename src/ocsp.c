@@ -37,6 +37,7 @@
 #include "ocsp_refresh.h"
 #include "ocsp_verify.h"
 #include "tls_ctx.h"
+#include "tls_load.h"
 
 static const long DEFAULT_REFRESH_MS = 300000;
 static const long DEFAULT_TIMEOUT_MS = 10000;
@@ -441,48 +442,27 @@ read_staple_file(const struct ocsp_params *p, unsigned char **der, size_t *len,
 	unsigned char *buf = NULL;
 	const unsigned char *q;
 	OCSP_RESPONSE *resp;
-	size_t n = 0, cap = 0;
-	FILE *fp;
+	size_t n = 0;
 
-	fp = fopen(p->staple_file, "rb");
-	if (fp == NULL) {
+	switch (tls_read_file(p->staple_file, OCSP_MAX_RESPONSE, &buf, &n)) {
+	case TLS_READ_OK:
+		break;
+	case TLS_READ_OPEN:
 		attach_fail(d, p, line, "ocsp_staple_file",
 		    "cannot open '%s': %s", p->staple_file, strerror(errno));
 		return -1;
-	}
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			unsigned char *nb;
-
-			if (cap >= OCSP_MAX_RESPONSE) {
-				attach_fail(d, p, line, "ocsp_staple_file",
-				    "'%s' is too large for an OCSP response",
-				    p->staple_file);
-				goto fail;
-			}
-			cap = cap == 0 ? 4096 : cap * 2;
-			nb = OPENSSL_realloc(buf, cap);
-			if (nb == NULL) {
-				attach_fail(d, p, line, "ocsp_staple_file",
-				    "out of memory");
-				goto fail;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(fp)) {
+	case TLS_READ_TOO_BIG:
+		attach_fail(d, p, line, "ocsp_staple_file",
+		    "'%s' is too large for an OCSP response", p->staple_file);
+		return -1;
+	case TLS_READ_NOMEM:
+		attach_fail(d, p, line, "ocsp_staple_file", "out of memory");
+		return -1;
+	case TLS_READ_IO:
 		attach_fail(d, p, line, "ocsp_staple_file",
 		    "cannot read '%s': %s", p->staple_file, strerror(errno));
-		goto fail;
+		return -1;
 	}
-	fclose(fp);
-	fp = NULL;
 	q = buf;
 	resp = n > 0 ? d2i_OCSP_RESPONSE(NULL, &q, (long)n) : NULL;
 	ERR_clear_error();
@@ -498,8 +478,6 @@ read_staple_file(const struct ocsp_params *p, unsigned char **der, size_t *len,
 	*len = n;
 	return 0;
 fail:
-	if (fp != NULL)
-		fclose(fp);
 	OPENSSL_free(buf);
 	return -1;
 }

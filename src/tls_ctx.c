@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "config_keys.h"
 #include "log.h"
 #include "ocsp.h"
 #include "secrets.h"
@@ -499,14 +500,6 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void
-free_names(char **v, size_t n)
-{
-	while (n > 0)
-		free(v[--n]);
-	free(v);
-}
-
 static bool
 has_suffix(const char *s, const char *suf, size_t *stem)
 {
@@ -518,39 +511,35 @@ has_suffix(const char *s, const char *suf, size_t *stem)
 	return true;
 }
 
-/* The sorted names in dir that certdir loads. */
+/*
+ * The names in dir, sorted, without the hidden ones; with certs_only,
+ * only those certdir loads (NAME.pem, NAME.crt). Returns 0, or -1 with
+ * errno set (the directory cannot be read, or out of memory).
+ */
 static int
-certdir_list(const struct tls_load *b, const char *dir, char ***out,
-    size_t *nout)
+dir_names(const char *dir, bool certs_only, char ***out, size_t *nout)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *de;
 	char **v = NULL;
 	size_t n = 0;
 
-	if (dp == NULL) {
-		tls_load_fail(b, LKEY_CERTDIR, "certdir",
-		    "cannot open directory '%s': %s", dir, strerror(errno));
+	if (dp == NULL)
 		return -1;
-	}
 	while ((de = readdir(dp)) != NULL) {
 		size_t stem;
 		char **nv;
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (!has_suffix(de->d_name, ".pem", &stem) &&
+		if (certs_only && !has_suffix(de->d_name, ".pem", &stem) &&
 		    !has_suffix(de->d_name, ".crt", &stem))
 			continue;
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL ||
-		    (nv[n] = strdup(de->d_name)) == NULL) {
-			if (nv != NULL)
-				v = nv;
-			tls_load_fail(b, LKEY_CERTDIR, "certdir",
-			    "out of memory");
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
 			goto err;
-		}
 		v = nv;
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto err;
 		n++;
 	}
 	closedir(dp);
@@ -561,9 +550,23 @@ certdir_list(const struct tls_load *b, const char *dir, char ***out,
 	return 0;
 err:
 	closedir(dp);
-	while (n > 0)
-		free(v[--n]);
-	free(v);
+	config_strv_free(v, n);
+	errno = ENOMEM;
+	return -1;
+}
+
+/* The sorted names in dir that certdir loads. */
+static int
+certdir_list(const struct tls_load *b, const char *dir, char ***out,
+    size_t *nout)
+{
+	if (dir_names(dir, true, out, nout) == 0)
+		return 0;
+	if (errno == ENOMEM)
+		tls_load_fail(b, LKEY_CERTDIR, "certdir", "out of memory");
+	else
+		tls_load_fail(b, LKEY_CERTDIR, "certdir",
+		    "cannot open directory '%s': %s", dir, strerror(errno));
 	return -1;
 }
 
@@ -630,8 +633,7 @@ load_psk(const struct tls_load *b, struct tls_listener *tl)
 	if (tls_load_file(b, LKEY_PSK_FILE, "psk_file", path, &text, &len) < 0)
 		return -1;
 	tl->psk = psk_parse(text, len, path, b->d);
-	OPENSSL_cleanse(text, len);
-	free(text);
+	OPENSSL_clear_free(text, len);
 	if (tl->psk == NULL)
 		return -1;
 	SSL_CTX_set_psk_server_callback(tl->ctx, tls_hs_psk_server_cb);
@@ -651,8 +653,7 @@ load_tickets(const struct tls_load *b, struct tls_listener *tl)
 		&text, &len) < 0)
 		return -1;
 	tl->tickets = ticket_keys_parse(text, len, path, b->d);
-	OPENSSL_cleanse(text, len);
-	free(text);
+	OPENSSL_clear_free(text, len);
 	if (tl->tickets == NULL)
 		return -1;
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(tl->ctx, tls_hs_ticket_cb) != 1) {
@@ -810,10 +811,10 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 		load_tickets(&b, tl);
 	if (diag_count(d) != before)
 		goto fail;
-	free_names(dnames, ndnames);
+	config_strv_free(dnames, ndnames);
 	return ctx;
 fail:
-	free_names(dnames, ndnames);
+	config_strv_free(dnames, ndnames);
 	SSL_CTX_free(ctx);
 	return NULL;
 }
@@ -935,37 +936,17 @@ fingerprint_tls(uint64_t h, const struct tls_conf *t)
 static uint64_t
 fingerprint_dir(uint64_t h, const char *dir)
 {
-	char **names = NULL;
+	char **names = NULL, path[4096];
 	size_t n = 0, i;
-	DIR *dp;
-	struct dirent *de;
 
 	h = fingerprint_file(h, dir);
-	if ((dp = opendir(dir)) == NULL)
+	if (dir_names(dir, false, &names, &n) < 0)
 		return h;
-	while ((de = readdir(dp)) != NULL) {
-		char **nv;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if ((nv = realloc(names, (n + 1) * sizeof(*nv))) == NULL)
-			break;
-		names = nv;
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			break;
-		n++;
-	}
-	closedir(dp);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
-		char path[4096];
-
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		h = fingerprint_file(h, path);
-		free(names[i]);
 	}
-	free(names);
+	config_strv_free(names, n);
 	return h;
 }
 

@@ -58,38 +58,38 @@ check_readable(const struct tls_load *b, enum listener_key k, const char *key,
 	return 0;
 }
 
-/* Read a whole (small) file; caller frees *out. */
-int
-tls_load_file(const struct tls_load *b, enum listener_key k, const char *key,
-    const char *path, char **out, size_t *len)
+enum tls_read_err
+tls_read_file(const char *path, size_t max, unsigned char **out,
+    size_t *len)
 {
-	FILE *fp = fopen(path, "r");
-	char *buf = NULL;
+	FILE *fp = fopen(path, "rb");
+	unsigned char *buf = NULL;
 	size_t cap = 0, n = 0;
+	enum tls_read_err rc;
+	int saved;
 
-	if (fp == NULL) {
-		tls_load_fail(b, k, key, "cannot open '%s': %s", path,
-		    strerror(errno));
-		return -1;
-	}
+	if (fp == NULL)
+		return TLS_READ_OPEN;
 	for (;;) {
 		size_t r;
 
 		if (n == cap) {
-			char *nb;
+			unsigned char *nb;
 
-			if (cap >= (size_t)SECRET_FILE_MAX) {
-				tls_load_fail(b, k, key,
-				    "'%s' is larger than %ld bytes", path,
-				    SECRET_FILE_MAX);
+			if (cap >= max) {
+				rc = TLS_READ_TOO_BIG;
 				goto err;
 			}
 			cap = cap == 0 ? 4096 : cap * 2;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				tls_load_fail(b, k, key,
-				    "out of memory reading '%s'", path);
+			if ((nb = OPENSSL_malloc(cap + 1)) == NULL) {
+				rc = TLS_READ_NOMEM;
 				goto err;
 			}
+			/* Not realloc: the old block may hold a secret, and
+			 * is wiped before it goes. */
+			if (buf != NULL)
+				memcpy(nb, buf, n);
+			OPENSSL_clear_free(buf, n);
 			buf = nb;
 		}
 		r = fread(buf + n, 1, cap - n, fp);
@@ -98,24 +98,50 @@ tls_load_file(const struct tls_load *b, enum listener_key k, const char *key,
 			break;
 	}
 	if (ferror(fp)) {
-		tls_load_fail(b, k, key, "cannot read '%s': %s", path,
-		    strerror(errno));
+		rc = TLS_READ_IO;
 		goto err;
 	}
 	fclose(fp);
-	if (buf == NULL && (buf = malloc(1)) == NULL) {
-		tls_load_fail(b, k, key, "out of memory reading '%s'", path);
-		return -1;
-	}
+	if (buf == NULL && (buf = OPENSSL_malloc(1)) == NULL)
+		return TLS_READ_NOMEM;
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
-	return 0;
+	return TLS_READ_OK;
 err:
-	if (buf != NULL)
-		OPENSSL_cleanse(buf, cap);
-	free(buf);
+	saved = errno;
+	OPENSSL_clear_free(buf, n);
 	fclose(fp);
+	errno = saved;
+	return rc;
+}
+
+int
+tls_load_file(const struct tls_load *b, enum listener_key k, const char *key,
+    const char *path, char **out, size_t *len)
+{
+	unsigned char *buf = NULL;
+
+	switch (tls_read_file(path, (size_t)SECRET_FILE_MAX, &buf, len)) {
+	case TLS_READ_OK:
+		*out = (char *)buf;
+		return 0;
+	case TLS_READ_OPEN:
+		tls_load_fail(b, k, key, "cannot open '%s': %s", path,
+		    strerror(errno));
+		break;
+	case TLS_READ_TOO_BIG:
+		tls_load_fail(b, k, key, "'%s' is larger than %ld bytes", path,
+		    (long)SECRET_FILE_MAX);
+		break;
+	case TLS_READ_NOMEM:
+		tls_load_fail(b, k, key, "out of memory reading '%s'", path);
+		break;
+	case TLS_READ_IO:
+		tls_load_fail(b, k, key, "cannot read '%s': %s", path,
+		    strerror(errno));
+		break;
+	}
 	return -1;
 }
 

@@ -62,12 +62,28 @@ int tls_load_ca(SSL_CTX *ctx, const struct tls_load *b, const char *path);
 int tls_load_crl(SSL_CTX *ctx, const struct tls_load *b,
     const struct tls_conf *t, const struct listener_conf *l);
 
+enum tls_read_err {
+	TLS_READ_OK,
+	TLS_READ_OPEN,	  /* cannot open it (errno says why) */
+	TLS_READ_TOO_BIG, /* max bytes or more */
+	TLS_READ_NOMEM,
+	TLS_READ_IO,	  /* a read failed (errno says why) */
+};
+
 /*
- * Read the whole of a small file (a secret: psk_file, ticket_key_file;
- * at most 16 MiB) into *out, NUL-terminated, with its length in *len; the
- * caller owns *out and should cleanse it before freeing it. Problems blame
- * lines[k] and key. Returns 0, or -1 with the problem added to b->d and
- * nothing allocated.
+ * Read the whole of a file of less than max bytes into a new buffer
+ * (OPENSSL_malloc, NUL-terminated one past *len); the caller frees it
+ * with OPENSSL_clear_free(*out, *len). Grown buffers are wiped before
+ * they are freed, so the file may hold a secret. Nothing is allocated on
+ * failure. Main thread (blocking).
+ */
+enum tls_read_err tls_read_file(const char *path, size_t max,
+    unsigned char **out, size_t *len);
+
+/*
+ * tls_read_file for a secret file (psk_file, ticket_key_file; less than
+ * 16 MiB) that reports a problem, blaming lines[k] and key. Returns 0, or
+ * -1 with the problem added to b->d and nothing allocated.
  */
 int tls_load_file(const struct tls_load *b, enum listener_key k,
     const char *key, const char *path, char **out, size_t *len);
