@@ -5,6 +5,7 @@
 #ifndef MQGATE_ADDR_H
 #define MQGATE_ADDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -13,8 +14,16 @@ struct addr {
 	socklen_t len; /* 0 = unset */
 };
 
-/* Long enough for "[ffff:...:255.255.255.255%ifname]:65535". */
-#define ADDR_STRLEN 80
+/* An address prefix (trusted_proxies). */
+struct cidr {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network byte order, host bits zero */
+	int prefix;		/* 0..32 or 0..128 */
+};
+
+/* Long enough for "[ffff:...:255.255.255.255%ifname]:65535" and for
+ * "unix:" and a 107-byte socket path. */
+#define ADDR_STRLEN 120
 
 /*
  * Parse "1.2.3.4:1883" or "[::1]:1883" (numeric addresses only, port
@@ -27,5 +36,18 @@ int addr_parse(const char *s, struct addr *out, const char **why);
 void addr_format_sa(const struct sockaddr *sa, socklen_t len, char *buf,
     size_t cap);
 void addr_format(const struct addr *a, char *buf, size_t cap);
+
+/*
+ * Parse "10.0.0.0/8", "::1/128" or a bare address (a host prefix). Host
+ * bits set below the prefix are an error ("10.0.0.1/8" is a typo more often
+ * than not). Returns 0 or -1 with *why set to a static reason.
+ */
+int addr_cidr_parse(const char *s, struct cidr *out, const char **why);
+
+/*
+ * Whether sa falls in any of the n prefixes. An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) matches IPv4 prefixes as a.b.c.d.
+ */
+bool addr_cidr_match(const struct cidr *v, size_t n, const struct sockaddr *sa);
 
 #endif

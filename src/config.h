@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "addr.h"
@@ -82,6 +83,21 @@ enum listener_key {
 	LKEY_ALLOW_SAN_URI,
 	LKEY_ALPN,
 	LKEY_ALPN_STRICT,
+	/* issue 4: PROXY protocol out and in, MQTT identity binding */
+	LKEY_PROXY_PROTOCOL,
+	LKEY_PROXY_PROFILE,
+	LKEY_PROXY_TLVS,
+	LKEY_PROXY_CUSTOM_TLV_BASE,
+	LKEY_PROXY_MAX_HEADER,
+	LKEY_ACCEPT_PROXY,
+	LKEY_TRUSTED_PROXIES,
+	LKEY_PROXY_HEADER_TIMEOUT,
+	LKEY_PROXY_PASS_TLVS,
+	LKEY_MQTT_USERNAME,
+	LKEY_MQTT_PASSWORD,
+	LKEY_MQTT_CLIENTID_MUST_MATCH,
+	LKEY_MQTT_CONNECT_TIMEOUT,
+	LKEY_MQTT_MAX_CONNECT,
 	LKEY_COUNT
 };
 
@@ -92,6 +108,47 @@ enum allow_kind {
 	ALLOW_SAN_DNS,
 	ALLOW_SAN_URI,
 	ALLOW_KIND_COUNT
+};
+
+/* proxy_protocol: the header sent to the upstream. */
+enum proxy_out {
+	PROXY_OUT_OFF,
+	PROXY_OUT_V1,
+	PROXY_OUT_V2,
+};
+
+/* accept_proxy: the header expected from the peer (bit set: v1, v2). */
+enum proxy_in {
+	PROXY_IN_OFF = 0,
+	PROXY_IN_V1 = 1,
+	PROXY_IN_V2 = 2,
+	PROXY_IN_ANY = 3,
+};
+
+/* mqtt_username: what replaces the CONNECT's username. */
+enum mqtt_user_src {
+	MQTT_USER_KEEP,
+	MQTT_USER_CN,
+	MQTT_USER_DN,
+	MQTT_USER_SAN_URI,
+	MQTT_USER_SAN_DNS,
+	MQTT_USER_CERT_SHA256,
+	MQTT_USER_PSK_IDENTITY,
+};
+
+/* mqtt_password. */
+enum mqtt_pass_mode {
+	MQTT_PASS_KEEP,
+	MQTT_PASS_DROP,
+	MQTT_PASS_FILE,
+};
+
+/* mqtt_clientid_must_match. */
+enum mqtt_cid_match {
+	MQTT_CID_OFF,
+	MQTT_CID_CN,
+	MQTT_CID_SAN_URI,
+	MQTT_CID_USERNAME,
 };
 
 struct global_conf {
@@ -169,8 +226,44 @@ struct listener_conf {
 	unsigned char *alpn;   /* owned ALPN wire format; NULL = off */
 	size_t alpn_len;
 	bool alpn_strict;
+
+	/* PROXY protocol out */
+	enum proxy_out proxy_protocol;
+	int proxy_profile;	    /* enum proxyv2_profile */
+	uint32_t proxy_tlvs;	    /* PROXYV2_T_* bits; 0 = the profile's */
+	unsigned proxy_custom_base; /* 0xE0..0xEA */
+	long proxy_max_header;	    /* whole header, bytes; 0 = no limit */
+	/* PROXY protocol in */
+	unsigned accept_proxy;	  /* enum proxy_in bits */
+	struct cidr *trusted;	  /* owned array of ntrusted */
+	size_t ntrusted;
+	long proxy_header_timeout_ms;
+	uint8_t pass_tlvs[32];	  /* bitmap of TLV types passed on */
+	/* MQTT identity binding */
+	enum mqtt_user_src mqtt_username;
+	enum mqtt_pass_mode mqtt_password;
+	char *mqtt_password_file; /* owned; with MQTT_PASS_FILE */
+	enum mqtt_cid_match mqtt_clientid_must_match;
+	long mqtt_connect_timeout_ms;
+	long mqtt_max_connect; /* bytes */
 	int line[LKEY_COUNT]; /* line each key was (last) set on; 0 = default */
 };
+
+/* Whether a listener parses the client's CONNECT at all. */
+static inline bool
+listener_binds_mqtt(const struct listener_conf *l)
+{
+	return l->mqtt_username != MQTT_USER_KEEP ||
+	    l->mqtt_password != MQTT_PASS_KEEP ||
+	    l->mqtt_clientid_must_match != MQTT_CID_OFF;
+}
+
+/* Whether TLV type t is in proxy_pass_tlvs. */
+static inline bool
+listener_passes_tlv(const struct listener_conf *l, unsigned t)
+{
+	return t < 256 && (l->pass_tlvs[t / 8] >> (t % 8)) & 1;
+}
 
 struct config {
 	char *path; /* owned; the file name used in diagnostics */
