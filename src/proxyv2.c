@@ -20,7 +20,7 @@ static const uint8_t PP2_SIG[PROXYV2_SIG_LEN] = { 0x0D, 0x0A, 0x0D, 0x0A, 0x00,
 static const char V1_PREFIX[] = "PROXY ";
 
 /* The order in which TLVs go when the header is over max_len. */
-static const uint32_t DROP_ORDER[] = { PROXYV2_T_CLIENT_CERT, PROXYV2_T_SAN_DNS,
+static const uint32_t DROP_ORDER[] = { PROXYV2_T_PASSED, PROXYV2_T_CLIENT_CERT, PROXYV2_T_SAN_DNS,
 	PROXYV2_T_SAN_URI, PROXYV2_T_DN, PROXYV2_T_UNIQUE_ID,
 	PROXYV2_T_PSK_IDENTITY, PROXYV2_T_SERIAL, PROXYV2_T_CERT_SHA256,
 	PROXYV2_T_SIG_SCHEME, PROXYV2_T_GROUP, PROXYV2_T_KEY_ALG,
@@ -274,6 +274,8 @@ build(const struct proxyv2_in *in, uint32_t m, uint8_t *buf)
 	tlv_bytes(&w, m & PROXYV2_T_PSK_IDENTITY,
 	    (uint8_t)(base + PP2_CUSTOM_PSK_IDENTITY), t->psk_identity,
 	    t->psk_identity_len);
+	if (m & PROXYV2_T_PASSED)
+		put(&w, in->passed, in->passed_len);
 	if (buf != NULL) {
 		set16(buf + 14, w.n - PROXYV2_FIXED_LEN);
 		if (crc_at > 0) {
@@ -291,7 +293,11 @@ proxyv2_encode(const struct proxyv2_in *in, uint8_t *buf, size_t cap)
 {
 	size_t limit = in->max_len ? in->max_len : PROXYV2_LEN_MAX;
 	uint32_t m = in->tlvs & PROXYV2_T_ALL, dropped = 0;
-	size_t size = build(in, m, NULL), i, s2;
+	size_t size, i, s2;
+
+	if (in->passed != NULL && in->passed_len > 0)
+		m |= PROXYV2_T_PASSED;
+	size = build(in, m, NULL);
 
 	for (i = 0; i < sizeof(DROP_ORDER) / sizeof(DROP_ORDER[0]) &&
 		    size - PROXYV2_FIXED_LEN > limit;

@@ -122,6 +122,8 @@ enum proxyv2_tlv_bit {
 	PROXYV2_T_PSK_IDENTITY = 1u << 17,
 };
 #define PROXYV2_T_ALL ((1u << 18) - 1)
+/* Not selectable: reported in *dropped for in->passed (proxy_pass_tlvs). */
+#define PROXYV2_T_PASSED (1u << 18)
 /* The SSL sub-TLVs: any of them brings the PP2_TYPE_SSL container. */
 #define PROXYV2_T_SSL_SUBS                                                     \
 	(PROXYV2_T_CN | PROXYV2_T_CIPHER | PROXYV2_T_SIG_ALG |                 \
@@ -141,6 +143,8 @@ struct proxyv2_in {
 	unsigned flags;		       /* PROXYV2_F_* */
 	uint16_t max_len;    /* limit on the length field; 0 = 65535 */
 	uint8_t custom_base; /* 0 = PROXYV2_CUSTOM_BASE; <= 0xFA */
+	const uint8_t *passed; /* received TLVs passed on as they came */
+	size_t passed_len;     /* (type, length, value)..., or 0 */
 	uint32_t *dropped;   /* if not NULL: receives the PROXYV2_T_*
 				bits dropped to meet max_len */
 };
@@ -161,7 +165,9 @@ uint32_t proxyv2_crc32c(uint32_t crc, const void *buf, size_t len);
  * the whole header with the field zeroed), UNIQUE_ID 0x05, SSL 0x20
  * (client flags, 4-byte verify, sub-TLVs 0x21..0x28), then the customs at
  * custom_base + 0 dn, +1 san_uri, +2 san_dns (entries comma-joined), +3
- * cert_sha256 (32 raw bytes), +4 serial, +5 psk_identity. A selected TLV
+ * cert_sha256 (32 raw bytes), +4 serial, +5 psk_identity, then the
+ * passed TLVs as given (the caller has checked they are well formed). A
+ * selected TLV
  * whose data is absent is not sent (nor a UNIQUE_ID over 128 bytes); SSL is
  * sent when tls is not NULL and PROXYV2_T_SSL or any sub-TLV bit is selected
  * (VERSION only with PROXYV2_T_SSL). The client byte is PP2_CLIENT_SSL if
@@ -169,7 +175,8 @@ uint32_t proxyv2_crc32c(uint32_t crc, const void *buf, size_t len);
  * and a certificate was presented and verified (verify == 0).
  *
  * When the length field would exceed max_len (or 65535), TLVs are dropped
- * whole, one at a time, in this fixed order until it fits: client_cert,
+ * whole, one at a time, in this fixed order until it fits: the passed
+ * TLVs (all together, reported as PROXYV2_T_PASSED), client_cert,
  * san_dns, san_uri, dn, unique_id, psk_identity, serial, cert_sha256,
  * sig_scheme, group, key_alg, sig_alg, alpn, authority, cipher, crc32c,
  * cn, ssl (the container last). Only bits whose removal shrank the header

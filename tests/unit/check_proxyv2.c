@@ -380,6 +380,46 @@ static const uint32_t DROP_ORDER[] = { PROXYV2_T_CLIENT_CERT, PROXYV2_T_SAN_DNS,
 	PROXYV2_T_SIG_ALG, PROXYV2_T_ALPN, PROXYV2_T_AUTHORITY,
 	PROXYV2_T_CIPHER, PROXYV2_T_CRC32C, PROXYV2_T_CN, PROXYV2_T_SSL };
 
+/* Received TLVs (proxy_pass_tlvs) go out as they came, inside the CRC,
+ * and are the first to go when the header is too long. */
+START_TEST(test_passed)
+{
+	static const uint8_t passed[] = { 0xEA, 0, 3, 'a', 'b', 'c', 0xEE, 0,
+		0 };
+	struct proxyv2_in in = { .addr = A4,
+		.tls = &TLS,
+		.tlvs = PROXYV2_T_SSL | PROXYV2_T_CRC32C,
+		.passed = passed,
+		.passed_len = sizeof(passed) };
+	uint8_t buf[1024];
+	struct proxyv2_hdr h;
+	struct proxyv2_tlv t;
+	uint32_t dropped = 99;
+	int n, without;
+
+	in.dropped = &dropped;
+	n = proxyv2_encode(&in, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq(dropped, 0);
+	ck_assert_mem_eq(buf + n - sizeof(passed), passed, sizeof(passed));
+	ck_assert_int_eq(proxyv2_parse(buf, (size_t)n, 0, &h), n);
+	ck_assert(h.crc_checked);
+	ck_assert(proxyv2_find(&h, 0xEA, &t));
+	ck_assert_uint_eq(t.len, 3);
+	ck_assert_mem_eq(t.val, "abc", 3);
+	ck_assert(proxyv2_find(&h, 0xEE, &t));
+	ck_assert_uint_eq(t.len, 0);
+
+	in.max_len = (uint16_t)(n - 16 - 1);
+	without = proxyv2_encode(&in, buf, sizeof(buf));
+	ck_assert_int_eq(without, n - (int)sizeof(passed));
+	ck_assert_uint_eq(dropped, PROXYV2_T_PASSED);
+	ck_assert_int_eq(proxyv2_parse(buf, (size_t)without, 0, &h), without);
+	ck_assert(h.crc_checked);
+	ck_assert(!proxyv2_find(&h, 0xEA, &t));
+}
+END_TEST
+
 START_TEST(test_drop_order)
 {
 	struct proxyv2_in in = {
@@ -910,6 +950,7 @@ proxyv2_suite(void)
 	tcase_add_test(tc, test_tlv_absent);
 	tcase_add_loop_test(tc, test_enospc, 0, 2 * (int)nitems(ADDRS));
 	tcase_add_test(tc, test_drop_order);
+	tcase_add_test(tc, test_passed);
 	tcase_add_test(tc, test_oversize_tlv);
 	tcase_add_loop_test(tc, test_v1_encode, 0, (int)nitems(v1_vec));
 	suite_add_tcase(s, tc);
