@@ -1,15 +1,18 @@
 /*
- * addr.c: converts numeric "host:port" and "[v6]:port" strings to socket
- * addresses and back. It never resolves names, opens sockets or allocates;
- * a host name is refused with a reason rather than looked up.
+ * addr.c: converts numeric "host:port", "[v6]:port" and "unix:/path"
+ * strings to socket addresses and back, and parses and matches address
+ * prefixes (trusted_proxies). It never resolves names, opens sockets or
+ * allocates; a host name is refused with a reason rather than looked up.
  */
 #include "build_config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "addr.h"
 
@@ -53,6 +56,25 @@ looks_like_name(const char *s, size_t len)
 	return false;
 }
 
+/* "unix:/path": an absolute path that fits sun_path with its NUL. */
+static int
+parse_unix(const char *path, struct addr *out, const char **why)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+	size_t n = strlen(path);
+
+	if (*path != '/')
+		return fail(why, "a UNIX socket path must be absolute, as in "
+		    "unix:/run/mosquitto/mqtt.sock");
+	if (n > ADDR_UNIX_PATH_MAX)
+		return fail(why, "a UNIX socket path is longer than 107 bytes");
+	memset(out, 0, sizeof(*out));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n + 1);
+	out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
 int
 addr_parse(const char *s, struct addr *out, const char **why)
 {
@@ -63,6 +85,8 @@ addr_parse(const char *s, struct addr *out, const char **why)
 
 	if (*s == '\0')
 		return fail(why, "expected host:port");
+	if (strncmp(s, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0)
+		return parse_unix(s + strlen(ADDR_UNIX_PREFIX), out, why);
 	if (*s == '[') {
 		v6 = true;
 		hs = s + 1;
@@ -164,6 +188,21 @@ addr_format_sa(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap)
 			    ntohs(sin6->sin6_port));
 		return;
 	}
+	if (sa->sa_family == AF_UNIX &&
+	    len >= offsetof(struct sockaddr_un, sun_path) &&
+	    len <= sizeof(struct sockaddr_un)) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
+		size_t n = len - offsetof(struct sockaddr_un, sun_path);
+
+		/* Unnamed: "unix:"; abstract (Linux): "unix:@name". */
+		if (n > 0 && sun->sun_path[0] == '\0')
+			snprintf(buf, cap, ADDR_UNIX_PREFIX "@%.*s",
+			    (int)(n - 1), sun->sun_path + 1);
+		else
+			snprintf(buf, cap, ADDR_UNIX_PREFIX "%.*s",
+			    (int)strnlen(sun->sun_path, n), sun->sun_path);
+		return;
+	}
 bad:
 	snprintf(buf, cap, "(unknown address family %d)", (int)sa->sa_family);
 }
@@ -176,4 +215,128 @@ addr_format(const struct addr *a, char *buf, size_t cap)
 		return;
 	}
 	addr_format_sa((const struct sockaddr *)&a->ss, a->len, buf, cap);
+}
+
+/* The prefix length after '/': decimal, 0..max. */
+static int
+parse_prefix(const char *s, int max, int *out)
+{
+	int n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		n = n * 10 + (*s - '0');
+		if (n > max)
+			return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Whether the first bits bits of a and b are equal. */
+static bool
+prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int whole = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, (size_t)whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[whole] ^ b[whole]) & (0xFF00u >> rest) & 0xFF) == 0;
+}
+
+int
+addr_cidr_parse(const char *s, struct cidr *out, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	struct cidr c;
+	int max;
+
+	memset(&c, 0, sizeof(c));
+	if (hlen == 0)
+		return fail(why, slash == NULL
+		    ? "expected an address or a prefix such as 10.0.0.0/8"
+		    : "missing address before '/'");
+	c.family = memchr(s, ':', hlen) != NULL ? AF_INET6 : AF_INET;
+	max = c.family == AF_INET ? 32 : 128;
+	if (memchr(s, '%', hlen) != NULL)
+		return fail(why, "IPv6 zone ids (%...) are not supported");
+	if (hlen >= sizeof(host))
+		goto badaddr;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(c.family, host, c.addr) != 1)
+		goto badaddr;
+	if (slash == NULL)
+		c.prefix = max;
+	else if (parse_prefix(slash + 1, max, &c.prefix) == -1)
+		return fail(why, slash[1] == '\0'
+		    ? "missing prefix length after '/'"
+		    : c.family == AF_INET
+		    ? "prefix length must be a number from 0 to 32"
+		    : "prefix length must be a number from 0 to 128");
+	/* Every bit below the prefix must be zero. */
+	{
+		unsigned char masked[16];
+		int i;
+
+		memcpy(masked, c.addr, sizeof(masked));
+		for (i = c.prefix; i < max; i++)
+			masked[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+		if (memcmp(masked, c.addr, (size_t)max / 8) != 0)
+			return fail(why, "host bits set below the prefix length "
+			    "(write the network address, as in 10.0.0.0/8)");
+	}
+	*out = c;
+	return 0;
+badaddr:
+	if (looks_like_name(s, hlen) && c.family == AF_INET)
+		return fail(why, "host names are not supported, use a numeric "
+		    "address");
+	return fail(why, c.family == AF_INET ? "invalid IPv4 address"
+	    : "invalid IPv6 address");
+}
+
+/* ::ffff:0:0/96, the IPv4-mapped IPv6 addresses. */
+static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0xFF, 0xFF };
+
+bool
+addr_cidr_match(const struct cidr *v, size_t n, const struct sockaddr *sa)
+{
+	unsigned char v4[4], v6[16];
+	bool has4 = false;
+	size_t i;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(v4, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		memcpy(v6, v4mapped, sizeof(v4mapped));
+		memcpy(v6 + 12, v4, 4);
+		has4 = true;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(v6, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		if (memcmp(v6, v4mapped, sizeof(v4mapped)) == 0) {
+			memcpy(v4, v6 + 12, 4);
+			has4 = true;
+		}
+	} else {
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].family == AF_INET6 &&
+		    prefix_eq(v[i].addr, v6, v[i].prefix))
+			return true;
+		if (v[i].family == AF_INET && has4 &&
+		    prefix_eq(v[i].addr, v4, v[i].prefix))
+			return true;
+	}
+	return false;
 }
