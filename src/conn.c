@@ -1,7 +1,12 @@
 /*
  * conn: the per-connection state machine.
  *
- *   HANDSHAKE -> CONNECTING -> SPLICE -> (closed)
+ *   [PROXY_IN] -> HANDSHAKE -> [MQTT] -> CONNECTING -> SPLICE -> (closed)
+ *                                 \-> REFUSING -> (closed)
+ *
+ * PROXY_IN (accept_proxy, conn_proxy.c) reads the PROXY header off the raw
+ * socket before TLS starts; MQTT (identity binding, conn_mqtt.c) holds the
+ * decrypted stream until the client's CONNECT is complete and judged.
  *
  * The client side is a bufferevent_openssl over the accepted socket, the
  * upstream side a plain socket bufferevent. Bytes move between them with
@@ -36,6 +41,7 @@
 
 #include "addr.h"
 #include "conn.h"
+#include "conn_priv.h"
 #include "listener.h"
 #include "log.h"
 #include "tls_ctx.h"
@@ -48,12 +54,8 @@
 /* How long a connection may stay half-closed (one side ended, the other
  * still open) before it is closed. */
 #define CONN_LINGER_MS 30000
-
-enum conn_state {
-	CONN_HANDSHAKE,
-	CONN_CONNECTING,
-	CONN_SPLICE,
-};
+/* How long a refused client has to take its CONNACK. */
+#define CONN_REFUSE_MS 5000
 
 /* Flags: C = client side, U = upstream side. */
 #define F_C_EOF 0x0001	     /* client will send no more */
@@ -66,29 +68,6 @@ enum conn_state {
 #define F_U_THROTTLED 0x0080 /* upstream reads paused: client output full */
 #define F_ENDING 0x0100	     /* a side has ended; reason is set */
 
-struct conn {
-	struct conn *next, *prev; /* worker's list */
-	struct worker *w;
-	struct listener_sock *ls;
-	struct bufferevent *cbev; /* client, owns fd and SSL */
-	struct bufferevent *ubev; /* upstream, owns fd; NULL before connect */
-	struct event timer;	  /* handshake/connect/idle/linger */
-	uint64_t id;
-	uint64_t in;  /* plaintext bytes client -> upstream */
-	uint64_t out; /* plaintext bytes upstream -> client */
-	uint64_t start_ms;
-	uint64_t active_ms; /* last traffic, kept only with idle_timeout */
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-	} peer;
-	socklen_t peerlen;
-	uint16_t flags;
-	uint8_t state;
-	uint8_t reason; /* enum conn_reason, once F_ENDING */
-};
-
 static const char *const reason_names[CONN_R_COUNT] = {
 	[CONN_R_CLIENT_CLOSED] = "client_closed",
 	[CONN_R_UPSTREAM_CLOSED] = "upstream_closed",
@@ -100,6 +79,11 @@ static const char *const reason_names[CONN_R_COUNT] = {
 	[CONN_R_IDLE_TIMEOUT] = "idle_timeout",
 	[CONN_R_MAX_CONNECTIONS] = "max_connections",
 	[CONN_R_SHUTDOWN] = "shutdown",
+	[CONN_R_PROXY_REFUSED] = "proxy_refused",
+	[CONN_R_PROXY_TIMEOUT] = "proxy_timeout",
+	[CONN_R_MQTT_REFUSED] = "mqtt_refused",
+	[CONN_R_MQTT_MALFORMED] = "mqtt_malformed",
+	[CONN_R_MQTT_TIMEOUT] = "mqtt_timeout",
 };
 
 const char *
@@ -124,8 +108,8 @@ ms_to_tv(long ms, struct timeval *tv)
 	tv->tv_usec = (ms % 1000) * 1000;
 }
 
-static void
-timer_arm(struct conn *c, long ms)
+void
+conn_timer_arm(struct conn *c, long ms)
 {
 	struct timeval tv;
 
@@ -151,12 +135,12 @@ static size_t out_len(struct bufferevent *bev);
 static void
 log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
     const struct sockaddr *sa, socklen_t salen, SSL *ssl, int hs_done,
-    int upstream_tried, uint64_t in, uint64_t out, uint64_t ms,
-    enum conn_reason r, const char *detail)
+    int upstream_tried, const char *mqtt_ids, uint64_t in, uint64_t out,
+    uint64_t ms, enum conn_reason r, const char *detail)
 {
 	char client[ADDR_STRLEN], upstream[ADDR_STRLEN];
 	char name[160], sni[300], subject[600], det[600];
-	char cert[160], psk[300], alpn[140];
+	char cert[160], psk[300], alpn[140], muser[300], mclient[300];
 	struct tls_info ti;
 
 	tls_info_get(ssl, hs_done, &ti);
@@ -171,6 +155,9 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
 	log_quote(ti.cert, cert, sizeof(cert));
 	log_quote(ti.psk, psk, sizeof(psk));
 	log_quote(ti.alpn, alpn, sizeof(alpn));
+	log_quote(mqtt_ids, muser, sizeof(muser));
+	log_quote(mqtt_ids != NULL ? mqtt_ids + strlen(mqtt_ids) + 1 : NULL,
+	    mclient, sizeof(mclient));
 	if (detail != NULL && detail[0] != '\0') {
 		/* Always quoted, so that tools can find where it ends. */
 		char q[560];
@@ -185,12 +172,13 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
 	}
 	(void)w;
 	log_info("conn=%llu client=%s listener=%s sni=%s cert=%s subject=%s "
-		 "psk=%s alpn=%s resumed=%s tls=%s cipher=%s upstream=%s "
-		 "in=%llu out=%llu ms=%llu reason=%s%s",
+		 "psk=%s alpn=%s resumed=%s tls=%s cipher=%s mqtt_user=%s "
+		 "mqtt_client=%s upstream=%s in=%llu out=%llu ms=%llu "
+		 "reason=%s%s",
 	    (unsigned long long)id, client, name, sni, cert, subject, psk,
 	    alpn, ti.version == NULL ? "-" : ti.resumed ? "yes" : "no",
 	    ti.version != NULL ? ti.version : "-",
-	    ti.cipher != NULL ? ti.cipher : "-", upstream,
+	    ti.cipher != NULL ? ti.cipher : "-", muser, mclient, upstream,
 	    (unsigned long long)in, (unsigned long long)out,
 	    (unsigned long long)ms, conn_reason_str(r), det);
 }
@@ -203,7 +191,7 @@ conn_log_refused(struct worker *w, struct listener_sock *ls,
 	uint64_t id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,
 	    memory_order_relaxed);
 
-	log_line(w, ls, id, sa, salen, NULL, 0, 0, 0, 0, 0, r, detail);
+	log_line(w, ls, id, sa, salen, NULL, 0, 0, NULL, 0, 0, 0, r, detail);
 }
 
 /*
@@ -211,16 +199,16 @@ conn_log_refused(struct worker *w, struct listener_sock *ls,
  * SSL), unlink, free. Safe from any callback of c as long as the caller
  * returns right after.
  */
-static void
+void
 conn_close(struct conn *c, enum conn_reason r, const char *detail)
 {
 	struct worker *w = c->w;
 	SSL *ssl = conn_ssl(c);
-	int hs_done = c->state != CONN_HANDSHAKE;
+	int hs_done = c->state != CONN_PROXY_IN && c->state != CONN_HANDSHAKE;
 
 	log_line(w, c->ls, c->id, &c->peer.sa, c->peerlen, ssl, hs_done,
-	    c->state != CONN_HANDSHAKE, c->in, c->out, now_ms() - c->start_ms,
-	    r, detail);
+	    c->state == CONN_CONNECTING || c->state == CONN_SPLICE,
+	    c->mqtt_ids, c->in, c->out, now_ms() - c->start_ms, r, detail);
 
 	/*
 	 * An orderly close by us (idle, shutdown, nothing left unsent) gets a
@@ -238,6 +226,11 @@ conn_close(struct conn *c, enum conn_reason r, const char *detail)
 		bufferevent_free(c->cbev);
 	if (c->ubev != NULL)
 		bufferevent_free(c->ubev);
+	conn_proxy_free(c);
+	tls_facts_free(c->facts);
+	free(c->connect);
+	free(c->mqtt_ids);
+	free(c->detail);
 
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -405,7 +398,7 @@ side_ended(struct conn *c, int client_side, int error)
 		else
 			c->reason = error ? CONN_R_UPSTREAM_ERROR
 					  : CONN_R_UPSTREAM_CLOSED;
-		timer_arm(c, CONN_LINGER_MS);
+		conn_timer_arm(c, CONN_LINGER_MS);
 	}
 	if (client_side) {
 		pump(c, c->cbev, c->ubev, c->flags & F_U_DEAD, &c->in,
@@ -462,6 +455,10 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->state == CONN_MQTT) {
+		conn_mqtt_read(c);
+		return;
+	}
 	if (c->state != CONN_SPLICE)
 		return; /* kept in the input until the upstream is there */
 	touch(c);
@@ -484,6 +481,10 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->state == CONN_REFUSING && out_len(bev) == 0) {
+		conn_close(c, (enum conn_reason)c->reason, c->detail);
+		return;
+	}
 	if (c->state != CONN_SPLICE)
 		return;
 	touch(c);
@@ -515,14 +516,21 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 
 static void upstream_event_cb(struct bufferevent *bev, short what, void *arg);
 
-static void
-start_upstream(struct conn *c)
+void
+conn_start_upstream(struct conn *c)
 {
 	const struct addr *up = &c->ls->conf->upstream;
 	char detail[256];
 
 	c->state = CONN_CONNECTING;
 	event_del(&c->timer);
+	/* The facts go upstream in the PROXY header: take them while the
+	 * handshake's state is fresh (conn_mqtt.c may have already). */
+	if (c->ls->conf->proxy_protocol == PROXY_OUT_V2 && c->facts == NULL &&
+	    (c->facts = tls_facts_get(conn_ssl(c))) == NULL) {
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, "out of memory");
+		return;
+	}
 	/* Nothing to send it to yet: leave the client's bytes in the
 	 * kernel, which bounds them. */
 	bufferevent_disable(c->cbev, EV_READ);
@@ -542,7 +550,7 @@ start_upstream(struct conn *c)
 		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
 		return;
 	}
-	timer_arm(c, gconf(c)->connect_timeout_ms);
+	conn_timer_arm(c, gconf(c)->connect_timeout_ms);
 }
 
 static void
@@ -550,16 +558,37 @@ upstream_connected(struct conn *c)
 {
 	int one = 1;
 	long idle = gconf(c)->idle_timeout_ms;
+	char detail[256];
 
 	c->state = CONN_SPLICE;
 	event_del(&c->timer);
-	setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one));
+	if (c->ls->conf->upstream.ss.ss_family != AF_UNIX)
+		setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
+	/* Before any byte of the client: the PROXY header, then the CONNECT
+	 * as identity binding rewrote it. */
+	if (c->ls->conf->proxy_protocol != PROXY_OUT_OFF &&
+	    conn_proxy_out(c, detail, sizeof(detail)) < 0) {
+		c->state = CONN_CONNECTING; /* logged as an upstream failure */
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+		return;
+	}
+	tls_facts_free(c->facts);
+	c->facts = NULL;
+	if (c->connect != NULL) {
+		if (bufferevent_write(c->ubev, c->connect, c->connect_len) < 0) {
+			conn_close(c, CONN_R_UPSTREAM_ERROR, "out of memory");
+			return;
+		}
+		c->in += c->connect_len;
+		free(c->connect);
+		c->connect = NULL;
+	}
 	bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
 	if (c->flags & F_C_EOF) {
 		/* The client ended while we were connecting. */
 		bufferevent_enable(c->cbev, EV_WRITE);
-		timer_arm(c, CONN_LINGER_MS);
+		conn_timer_arm(c, CONN_LINGER_MS);
 		pump(c, c->cbev, c->ubev, 0, &c->in, F_C_THROTTLED);
 		progress(c);
 		return;
@@ -567,7 +596,7 @@ upstream_connected(struct conn *c)
 	bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
 	if (idle > 0) {
 		c->active_ms = now_ms();
-		timer_arm(c, idle);
+		conn_timer_arm(c, idle);
 	}
 	/* Whatever the client sent while we were connecting. */
 	pump(c, c->cbev, c->ubev, 0, &c->in, F_C_THROTTLED);
@@ -617,6 +646,8 @@ client_io_failed(struct conn *c)
 	return failed;
 }
 
+static void mqtt_start(struct conn *c);
+
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -625,14 +656,31 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	switch (c->state) {
+	case CONN_PROXY_IN:
+		return; /* no bufferevent yet */
 	case CONN_HANDSHAKE:
 		if (what & BEV_EVENT_CONNECTED) {
 			tls_ctx_handshake_done(conn_ssl(c));
-			start_upstream(c);
+			if (listener_binds_mqtt(c->ls->conf))
+				mqtt_start(c);
+			else
+				conn_start_upstream(c);
 			return;
 		}
 		handshake_detail(c, what, detail, sizeof(detail));
 		conn_close(c, CONN_R_HANDSHAKE_FAILED, detail);
+		return;
+	case CONN_MQTT:
+		if ((what & BEV_EVENT_ERROR) || client_io_failed(c))
+			conn_close(c, CONN_R_CLIENT_ERROR, NULL);
+		else if (what & BEV_EVENT_EOF)
+			conn_close(c, CONN_R_CLIENT_CLOSED,
+			    "closed before a complete CONNECT");
+		return;
+	case CONN_REFUSING:
+		/* It went away before reading the refusal: close now. */
+		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+			conn_close(c, (enum conn_reason)c->reason, c->detail);
 		return;
 	case CONN_CONNECTING:
 		if ((what & BEV_EVENT_ERROR) || client_io_failed(c)) {
@@ -663,8 +711,23 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (c->state) {
+	case CONN_PROXY_IN:
+		snprintf(detail, sizeof(detail),
+		    "no complete PROXY header within %ld ms",
+		    c->ls->conf->proxy_header_timeout_ms);
+		conn_close(c, CONN_R_PROXY_TIMEOUT, detail);
+		return;
 	case CONN_HANDSHAKE:
 		conn_close(c, CONN_R_HANDSHAKE_TIMEOUT, NULL);
+		return;
+	case CONN_MQTT:
+		snprintf(detail, sizeof(detail),
+		    "no complete CONNECT within %ld ms",
+		    c->ls->conf->mqtt_connect_timeout_ms);
+		conn_close(c, CONN_R_MQTT_TIMEOUT, detail);
+		return;
+	case CONN_REFUSING:
+		conn_close(c, (enum conn_reason)c->reason, c->detail);
 		return;
 	case CONN_CONNECTING:
 		snprintf(detail, sizeof(detail), "timed out after %ld ms",
@@ -684,21 +747,111 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			conn_close(c, CONN_R_IDLE_TIMEOUT, NULL);
 			return;
 		}
-		timer_arm(c, idle - (long)quiet);
+		conn_timer_arm(c, idle - (long)quiet);
 		return;
 	}
+}
+
+/* Reading the CONNECT: bounded in time and size (the read watermark
+ * keeps at most about mqtt_max_connect in memory). */
+static void
+mqtt_start(struct conn *c)
+{
+	const struct listener_conf *l = c->ls->conf;
+
+	c->state = CONN_MQTT;
+	event_del(&c->timer);
+	bufferevent_setwatermark(c->cbev, EV_READ, 0,
+	    (size_t)l->mqtt_max_connect + 1);
+	conn_timer_arm(c, l->mqtt_connect_timeout_ms);
+	conn_mqtt_read(c);
+}
+
+void
+conn_refuse(struct conn *c, const uint8_t *bytes, size_t len,
+    enum conn_reason r, const char *detail)
+{
+	c->reason = (uint8_t)r;
+	free(c->detail);
+	c->detail = detail != NULL ? strdup(detail) : NULL;
+	if (len == 0 || bufferevent_write(c->cbev, bytes, len) < 0) {
+		conn_close(c, r, detail);
+		return;
+	}
+	/* Whatever else it sends is not read; the CONNACK goes out, and the
+	 * write callback closes once it has. */
+	c->state = CONN_REFUSING;
+	bufferevent_disable(c->cbev, EV_READ);
+	bufferevent_enable(c->cbev, EV_WRITE);
+	event_del(&c->timer);
+	conn_timer_arm(c, CONN_REFUSE_MS);
+}
+
+void
+conn_tls_start(struct conn *c, int fd)
+{
+	struct worker *w = c->w;
+	SSL *ssl;
+
+	c->state = CONN_HANDSHAKE;
+	event_del(&c->timer);
+	ERR_clear_error();
+	c->lctx = w->gen->ctx[c->ls->listener_idx];
+	ssl = SSL_new(c->lctx);
+	if (ssl == NULL) {
+		close(fd);
+		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
+		return;
+	}
+	/* With CLOSE_ON_FREE the bufferevent owns ssl and fd from here on,
+	 * even if it fails. */
+	c->cbev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->cbev == NULL) {
+		close(fd);
+		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
+	bufferevent_setcb(c->cbev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	if (bufferevent_enable(c->cbev, EV_READ | EV_WRITE) < 0) {
+		conn_close(c, CONN_R_CLIENT_ERROR, "cannot watch the socket");
+		return;
+	}
+	conn_timer_arm(c, gconf(c)->handshake_timeout_ms);
 }
 
 int
 conn_accept(struct worker *w, struct listener_sock *ls, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
+	const struct listener_conf *l = ls->conf;
 	struct conn *c;
-	SSL *ssl;
 
+	if (l->accept_proxy != PROXY_IN_OFF &&
+	    !addr_cidr_match(l->trusted, l->ntrusted, sa)) {
+		char peer[ADDR_STRLEN], detail[ADDR_STRLEN + 64];
+
+		addr_format_sa(sa, salen, peer, sizeof(peer));
+		snprintf(detail, sizeof(detail),
+		    "peer %s is not in trusted_proxies", peer);
+		conn_log_refused(w, ls, sa, salen, CONN_R_PROXY_REFUSED, detail);
+		close(fd);
+		atomic_fetch_sub_explicit(&w->shared->active, 1,
+		    memory_order_relaxed);
+		return -1;
+	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		goto fail_fd;
+	if (c == NULL) {
+		conn_log_refused(w, ls, sa, salen, CONN_R_CLIENT_ERROR,
+		    "out of memory");
+		close(fd);
+		atomic_fetch_sub_explicit(&w->shared->active, 1,
+		    memory_order_relaxed);
+		return -1;
+	}
 	c->w = w;
 	c->ls = ls;
 	c->id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,
@@ -709,21 +862,6 @@ conn_accept(struct worker *w, struct listener_sock *ls, int fd,
 		salen = sizeof(c->peer);
 	memcpy(&c->peer, sa, salen);
 	c->peerlen = salen;
-
-	ERR_clear_error();
-	ssl = SSL_new(w->gen->ctx[ls->listener_idx]);
-	if (ssl == NULL)
-		goto fail_fd;
-	/* With CLOSE_ON_FREE the bufferevent owns ssl from here on, even if
-	 * it fails. */
-	c->cbev = bufferevent_openssl_socket_new(w->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (c->cbev == NULL)
-		goto fail_fd;
-	bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
-	bufferevent_setcb(c->cbev, client_read_cb, client_write_cb,
-	    client_event_cb, c);
 	event_assign(&c->timer, w->base, -1, 0, timer_cb, c);
 
 	c->next = w->conns;
@@ -732,22 +870,14 @@ conn_accept(struct worker *w, struct listener_sock *ls, int fd,
 	w->conns = c;
 	w->nconns++;
 
-	if (bufferevent_enable(c->cbev, EV_READ | EV_WRITE) < 0) {
-		conn_close(c, CONN_R_CLIENT_ERROR, "cannot watch the socket");
-		return -1;
+	if (l->accept_proxy != PROXY_IN_OFF) {
+		c->state = CONN_PROXY_IN;
+		if (conn_proxy_in_start(c, fd) < 0)
+			return -1;
+		return 0;
 	}
-	timer_arm(c, gconf(c)->handshake_timeout_ms);
+	conn_tls_start(c, fd);
 	return 0;
-
-fail_fd:
-	ERR_clear_error();
-	conn_log_refused(w, ls, sa, salen, CONN_R_CLIENT_ERROR,
-	    "out of memory");
-	if (c == NULL || c->cbev == NULL)
-		close(fd);
-	free(c);
-	atomic_fetch_sub_explicit(&w->shared->active, 1, memory_order_relaxed);
-	return -1;
 }
 
 void

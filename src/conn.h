@@ -22,6 +22,11 @@ enum conn_reason {
 	CONN_R_IDLE_TIMEOUT,
 	CONN_R_MAX_CONNECTIONS,
 	CONN_R_SHUTDOWN,
+	CONN_R_PROXY_REFUSED,  /* PROXY input: untrusted peer, bad header */
+	CONN_R_PROXY_TIMEOUT,  /* PROXY input: no whole header in time */
+	CONN_R_MQTT_REFUSED,   /* identity binding said no (CONNACK sent) */
+	CONN_R_MQTT_MALFORMED, /* the first packet is no valid CONNECT */
+	CONN_R_MQTT_TIMEOUT,   /* no whole CONNECT in time */
 	CONN_R_COUNT
 };
 

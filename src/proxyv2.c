@@ -56,6 +56,34 @@ static const struct proxyv2_profile_info PROFILES[PROXYV2_PROFILE_COUNT] = {
 	    PROXYV2_T_ALL, 0, 0 },
 };
 
+/* proxy_tlvs' words, by bit number. */
+static const char *const TLV_NAMES[] = { "alpn", "authority", "crc32c",
+	"unique_id", "ssl", "cn", "cipher", "sig_alg", "key_alg", "group",
+	"sig_scheme", "client_cert", "dn", "san_uri", "san_dns", "cert_sha256",
+	"serial", "psk_identity" };
+
+const char *
+proxyv2_tlv_name(uint32_t bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(TLV_NAMES) / sizeof(TLV_NAMES[0]); i++)
+		if (bit == 1u << i)
+			return TLV_NAMES[i];
+	return NULL;
+}
+
+uint32_t
+proxyv2_tlv_bit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(TLV_NAMES) / sizeof(TLV_NAMES[0]); i++)
+		if (strcmp(name, TLV_NAMES[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
 uint32_t
 proxyv2_crc32c(uint32_t crc, const void *buf, size_t len)
 {

@@ -100,7 +100,7 @@ struct proxyv2_tls {
 	size_t unique_id_len;
 };
 
-/* TLV selection bits (proxy_tlvs). */
+/* TLV selection bits (proxy_tlvs); their names are proxy_tlvs' words. */
 enum proxyv2_tlv_bit {
 	PROXYV2_T_ALPN = 1u << 0,
 	PROXYV2_T_AUTHORITY = 1u << 1,
@@ -129,6 +129,12 @@ enum proxyv2_tlv_bit {
 	(PROXYV2_T_CN | PROXYV2_T_CIPHER | PROXYV2_T_SIG_ALG |                 \
 	    PROXYV2_T_KEY_ALG | PROXYV2_T_GROUP | PROXYV2_T_SIG_SCHEME |       \
 	    PROXYV2_T_CLIENT_CERT)
+
+/* The proxy_tlvs name of one PROXYV2_T_* bit ("cn", ...), or NULL. */
+const char *proxyv2_tlv_name(uint32_t bit);
+
+/* The PROXYV2_T_* bit named name (as proxy_tlvs spells it), or 0. */
+uint32_t proxyv2_tlv_bit(const char *name);
 
 /* Encoder behaviour flags (struct proxyv2_in.flags). */
 #define PROXYV2_F_NEVER_LOCAL 0x1 /* UNSPEC goes out as PROXY, not LOCAL */

@@ -25,6 +25,7 @@
 
 #include "config_keys.h"
 #include "log.h"
+#include "mqtt.h"
 #include "ocsp.h"
 #include "secrets.h"
 #include "sni.h"
@@ -664,6 +665,46 @@ load_tickets(const struct tls_load *b, struct tls_listener *tl)
 	return 0;
 }
 
+/* The secret mqtt_password = file: puts into every CONNECT: the whole
+ * file but one trailing newline (CRLF or LF), which editors add. */
+static int
+load_mqtt_password(const struct tls_load *b, struct tls_listener *tl)
+{
+	const char *path = tl->conf->mqtt_password_file;
+	char *text;
+	size_t len;
+
+	if (tls_load_file(b, LKEY_MQTT_PASSWORD, "mqtt_password", path, &text,
+		&len) < 0)
+		return -1;
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	if (len > MQTT_STR_MAX) {
+		OPENSSL_clear_free(text, len);
+		tls_load_fail(b, LKEY_MQTT_PASSWORD, "mqtt_password",
+		    "%s: longer than the 65535 bytes an MQTT password can hold",
+		    path);
+		return -1;
+	}
+	tl->mqtt_password = (unsigned char *)text;
+	tl->mqtt_password_len = len;
+	return 0;
+}
+
+bool
+tls_ctx_mqtt_password(SSL_CTX *ctx, const unsigned char **p, size_t *len)
+{
+	const struct tls_listener *tl = tls_hs_listener(ctx);
+
+	if (tl == NULL || tl->mqtt_password == NULL)
+		return false;
+	*p = tl->mqtt_password;
+	*len = tl->mqtt_password_len;
+	return true;
+}
+
 void
 tls_listener_free(struct tls_listener *tl)
 {
@@ -680,6 +721,7 @@ tls_listener_free(struct tls_listener *tl)
 	sni_table_free(tl->sni);
 	psk_table_free(tl->psk);
 	ticket_keys_free(tl->tickets);
+	OPENSSL_clear_free(tl->mqtt_password, tl->mqtt_password_len);
 	free(tl);
 }
 
@@ -809,6 +851,8 @@ tls_ctx_build(const struct config *c, const struct listener_conf *l,
 		load_psk(&b, tl);
 	if (l->ticket_key_file != NULL && l->session_tickets)
 		load_tickets(&b, tl);
+	if (l->mqtt_password == MQTT_PASS_FILE)
+		load_mqtt_password(&b, tl);
 	if (diag_count(d) != before)
 		goto fail;
 	config_strv_free(dnames, ndnames);
@@ -962,6 +1006,7 @@ tls_files_fingerprint(const struct config *c)
 		h = fingerprint_tls(h, &l->tls);
 		h = fingerprint_file(h, l->psk_file);
 		h = fingerprint_file(h, l->ticket_key_file);
+		h = fingerprint_file(h, l->mqtt_password_file);
 		if (l->certdir != NULL)
 			h = fingerprint_dir(h, l->certdir);
 	}

@@ -85,6 +85,14 @@ const char *tls_ctx_site_name(const SSL *ssl);
  * *fresh: this connection's own PSK handshake, not a resumption. */
 bool tls_ctx_session_psk(const SSL *ssl, char *buf, size_t cap, bool *fresh);
 
+/*
+ * The secret of mqtt_password = file: of the listener whose context is ctx
+ * (the one its connections start on), valid as long as ctx. False when
+ * the listener has none (or its file is empty).
+ */
+bool tls_ctx_mqtt_password(SSL_CTX *ctx, const unsigned char **p,
+    size_t *len);
+
 /* Drain OpenSSL's error queue into buf as "reason; reason" (empty if none).
  * Returns buf. */
 const char *tls_errors_str(char *buf, size_t cap);

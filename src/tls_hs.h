@@ -50,6 +50,8 @@ struct tls_listener {
 	struct sni_table *sni;		  /* owned */
 	struct psk_table *psk;		  /* owned; NULL = no PSK */
 	struct ticket_keys *tickets;	  /* owned; NULL = OpenSSL's own */
+	unsigned char *mqtt_password;	  /* owned; mqtt_password = file: */
+	size_t mqtt_password_len;
 };
 
 /*

@@ -6,13 +6,18 @@
 #include "build_config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "config_keys.h"
 #include "tls_ctx.h"
 #include "tls_info.h"
 
@@ -252,4 +257,251 @@ tls_info_cert_names(X509 *cert, void (*fn)(const char *name, void *arg),
 			OPENSSL_free(u);
 		}
 	}
+}
+
+/* The first entry of nid in the subject as UTF-8 without NULs. */
+static void
+first_entry(X509 *cert, int nid, char *buf, size_t cap)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(name, nid, -1);
+	unsigned char *u = NULL;
+	int n;
+
+	buf[0] = '\0';
+	if (i < 0)
+		return;
+	n = ASN1_STRING_to_UTF8(&u,
+	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+	if (n < 0)
+		return;
+	if ((size_t)n < cap && (int)strlen((char *)u) == n)
+		memcpy(buf, u, (size_t)n + 1);
+	OPENSSL_free(u);
+}
+
+/* Every SAN of type (GEN_URI, GEN_DNS) without NULs; -1 on out of
+ * memory. */
+static int
+san_all(X509 *cert, int type, char ***out, size_t *n)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name,
+	    NULL, NULL);
+	int i, cnt = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0, rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (cnt > 0 && (*out = calloc((size_t)cnt, sizeof(char *))) == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < cnt; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *s;
+		int len;
+
+		if (g->type != type)
+			continue;
+		s = type == GEN_DNS ? g->d.dNSName : g->d.uniformResourceIdentifier;
+		len = ASN1_STRING_length(s);
+		if (len <= 0 || memchr(ASN1_STRING_get0_data(s), 0, (size_t)len))
+			continue;
+		if (((*out)[*n] = strndup((const char *)ASN1_STRING_get0_data(s),
+			 (size_t)len)) == NULL)
+			rc = -1;
+		else
+			(*n)++;
+	}
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+/* HAProxy's names for its own certificate: the short name of the
+ * signature algorithm, and the key type with its size. */
+static void
+own_cert(SSL *ssl, struct tls_facts *f)
+{
+	X509 *own = SSL_get_certificate(ssl);
+	EVP_PKEY *pk;
+	int id, bits;
+	const char *sn;
+
+	if (own == NULL)
+		return;
+	sn = OBJ_nid2sn(X509_get_signature_nid(own));
+	if (sn != NULL)
+		snprintf(f->sig_alg, sizeof(f->sig_alg), "%s", sn);
+	if ((pk = X509_get0_pubkey(own)) == NULL)
+		return;
+	id = EVP_PKEY_get_base_id(pk);
+	bits = EVP_PKEY_get_bits(pk);
+	if (id == EVP_PKEY_RSA)
+		snprintf(f->key_alg, sizeof(f->key_alg), "RSA%d", bits);
+	else if (id == EVP_PKEY_EC)
+		snprintf(f->key_alg, sizeof(f->key_alg), "EC%d", bits);
+	else if (id == EVP_PKEY_DSA)
+		snprintf(f->key_alg, sizeof(f->key_alg), "DSA%d", bits);
+	else if ((sn = OBJ_nid2sn(id)) != NULL)
+		snprintf(f->key_alg, sizeof(f->key_alg), "%s", sn);
+}
+
+/* The TLS SignatureScheme name (RFC 8446) mqgate signed with. OpenSSL 3.0
+ * gives the signature type and the digest, not the name. */
+static void
+sig_scheme(SSL *ssl, struct tls_facts *f)
+{
+	int type, md;
+	const char *h, *curve = NULL;
+	char *lc;
+	X509 *own = SSL_get_certificate(ssl);
+	EVP_PKEY *pk = own != NULL ? X509_get0_pubkey(own) : NULL;
+
+	if (SSL_get_signature_type_nid(ssl, &type) != 1)
+		return;
+	if (type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448) {
+		snprintf(f->sig_scheme, sizeof(f->sig_scheme), "%s",
+		    type == EVP_PKEY_ED25519 ? "ed25519" : "ed448");
+		return;
+	}
+	if (SSL_get_signature_nid(ssl, &md) != 1 || (h = OBJ_nid2sn(md)) == NULL)
+		return;
+	switch (type) {
+	case EVP_PKEY_RSA:
+		snprintf(f->sig_scheme, sizeof(f->sig_scheme), "rsa_pkcs1_%s",
+		    h);
+		break;
+	case EVP_PKEY_RSA_PSS:
+		snprintf(f->sig_scheme, sizeof(f->sig_scheme), "rsa_pss_%s_%s",
+		    pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA_PSS
+			? "pss"
+			: "rsae",
+		    h);
+		break;
+	case EVP_PKEY_EC:
+		if (md == NID_sha256)
+			curve = "secp256r1";
+		else if (md == NID_sha384)
+			curve = "secp384r1";
+		else if (md == NID_sha512)
+			curve = "secp521r1";
+		if (curve != NULL)
+			snprintf(f->sig_scheme, sizeof(f->sig_scheme),
+			    "ecdsa_%s_%s", curve, h);
+		else
+			snprintf(f->sig_scheme, sizeof(f->sig_scheme),
+			    "ecdsa_%s", h);
+		break;
+	default:
+		break;
+	}
+	for (lc = f->sig_scheme; *lc != '\0'; lc++) /* RFC 8446 spells it so */
+		if (*lc >= 'A' && *lc <= 'Z')
+			*lc = (char)(*lc - 'A' + 'a');
+}
+
+static void
+client_cert(X509 *cert, struct tls_facts *f, int *oom)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
+	BIGNUM *bn = sn != NULL ? ASN1_INTEGER_to_BN(sn, NULL) : NULL;
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	unsigned char *der = NULL;
+	int len, i;
+	static const char digits[] = "0123456789abcdef";
+
+	first_entry(cert, NID_commonName, f->cn, sizeof(f->cn));
+	subject_of(cert, f->dn, sizeof(f->dn));
+	if (hex != NULL)
+		snprintf(f->serial, sizeof(f->serial), "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	if (san_all(cert, GEN_URI, &f->san_uri, &f->n_san_uri) < 0 ||
+	    san_all(cert, GEN_DNS, &f->san_dns, &f->n_san_dns) < 0)
+		*oom = 1;
+	len = i2d_X509(cert, &der);
+	if (len <= 0) {
+		*oom = 1;
+		return;
+	}
+	f->der = der;
+	f->der_len = (size_t)len;
+	EVP_Digest(der, (size_t)len, f->sha256, NULL, EVP_sha256(), NULL);
+	for (i = 0; i < 32; i++) {
+		f->sha256_hex[2 * i] = digits[f->sha256[i] >> 4];
+		f->sha256_hex[2 * i + 1] = digits[f->sha256[i] & 15];
+	}
+	f->sha256_hex[64] = '\0';
+}
+
+struct tls_facts *
+tls_facts_get(SSL *ssl)
+{
+	struct tls_facts *f = calloc(1, sizeof(*f));
+	X509 *cert;
+	int oom = 0, g;
+
+	if (f == NULL)
+		return NULL;
+	tls_info_get(ssl, 1, &f->info);
+	cert = SSL_get0_peer_certificate(ssl);
+	f->verify = 1; /* no certificate: non-zero, as the spec says */
+	if (cert != NULL) {
+		f->cert = true;
+		f->cert_conn = !f->info.resumed;
+		f->verify = (uint32_t)f->info.verify_result;
+		f->verified = f->info.verify_result == X509_V_OK;
+		client_cert(cert, f, &oom);
+	}
+	if (f->info.psk[0] == '\0') {
+		own_cert(ssl, f);
+		sig_scheme(ssl, f);
+	}
+	g = SSL_get_negotiated_group(ssl);
+	if (g > 0)
+		f->group = SSL_group_to_name(ssl, g);
+	if (oom) {
+		tls_facts_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+tls_facts_free(struct tls_facts *f)
+{
+	if (f == NULL)
+		return;
+	config_strv_free(f->san_uri, f->n_san_uri);
+	config_strv_free(f->san_dns, f->n_san_dns);
+	OPENSSL_free(f->der);
+	free(f);
+}
+
+void
+tls_facts_proxy(const struct tls_facts *f, struct proxyv2_tls *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ssl = true;
+	out->cert_conn = f->cert_conn;
+	out->cert_sess = f->cert;
+	out->verify = f->verify;
+	out->version = f->info.version;
+	out->cipher = f->info.cipher;
+	out->sig_alg = f->sig_alg;
+	out->key_alg = f->key_alg;
+	out->group = f->group;
+	out->sig_scheme = f->sig_scheme;
+	out->cn = f->cn;
+	out->dn = f->dn;
+	out->serial = f->serial;
+	out->san_uri = (const char *const *)f->san_uri;
+	out->n_san_uri = f->n_san_uri;
+	out->san_dns = (const char *const *)f->san_dns;
+	out->n_san_dns = f->n_san_dns;
+	out->cert = f->der;
+	out->cert_len = f->der_len;
+	out->cert_sha256 = f->der != NULL ? f->sha256 : NULL;
+	out->psk_identity = (const uint8_t *)f->info.psk;
+	out->psk_identity_len = strlen(f->info.psk);
+	out->authority = f->info.sni;
+	out->alpn = (const uint8_t *)f->info.alpn;
+	out->alpn_len = strlen(f->info.alpn);
 }

@@ -13,6 +13,7 @@
 
 #include "allow.h"
 #include "config.h"
+#include "proxyv2.h"
 
 struct tls_info {
 	const char *version; /* static string, or NULL before the handshake */
@@ -25,6 +26,43 @@ struct tls_info {
 	char alpn[64];	     /* negotiated ALPN protocol, or "" */
 	bool resumed;	     /* the session was resumed */
 };
+
+/*
+ * Everything about an established session that goes upstream: the PROXY v2
+ * TLS facts and the identities MQTT binding may put into the CONNECT.
+ * Taken once per connection, just before the upstream is written to, and
+ * freed right after: an idle connection keeps none of it.
+ */
+struct tls_facts {
+	struct tls_info info;
+	bool cert;	  /* the session carries a client certificate */
+	bool verified;	  /* ... and it was verified */
+	bool cert_conn;	  /* presented on this connection (not resumed) */
+	uint32_t verify;  /* PP2 verify: 0 only for a verified certificate */
+	char cn[256];	  /* first CN, UTF-8, "" when none */
+	char dn[512];	  /* RFC 4514 subject ("" when none) */
+	char serial[100]; /* uppercase hex */
+	char **san_uri;	  /* owned, n_san_uri entries */
+	size_t n_san_uri;
+	char **san_dns; /* owned, n_san_dns entries */
+	size_t n_san_dns;
+	unsigned char *der; /* owned DER of the leaf, der_len bytes */
+	size_t der_len;
+	unsigned char sha256[32];
+	char sha256_hex[65]; /* lowercase */
+	char sig_alg[48];    /* of mqgate's own certificate, as HAProxy */
+	char key_alg[48];    /* "RSA2048", "EC256", ... */
+	char sig_scheme[48]; /* e.g. rsa_pss_rsae_sha256 */
+	const char *group;   /* static; NULL when unknown */
+};
+
+/* Take the facts of an established ssl. Returns NULL on out of memory;
+ * free with tls_facts_free (NULL is a no-op). */
+struct tls_facts *tls_facts_get(SSL *ssl);
+void tls_facts_free(struct tls_facts *f);
+
+/* The PROXY v2 view of f (borrowed pointers into f). */
+void tls_facts_proxy(const struct tls_facts *f, struct proxyv2_tls *out);
 
 /*
  * Fill *out from ssl (which may be mid-handshake or NULL: then the fields
