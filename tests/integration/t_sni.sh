@@ -342,7 +342,7 @@ else
 fi
 
 # The connection line: every field, in the documented order.
-LINE_RE=' conn=[0-9]+ client=[^ ]+ listener=[^ ]+ sni=[^ ]+ cert=[^ ]+ subject=("[^"]*"|[^ ]+) psk=[^ ]+ alpn=[^ ]+ resumed=(yes|no|-) tls=[^ ]+ cipher=[^ ]+ upstream=[^ ]+ in=[0-9]+ out=[0-9]+ ms=[0-9]+ reason=[a-z_]+( detail="[^"]*")?$'
+LINE_RE=' conn=[0-9]+ client=[^ ]+ listener=[^ ]+ sni=[^ ]+ cert=[^ ]+ subject=("[^"]*"|[^ ]+) psk=[^ ]+ alpn=[^ ]+ resumed=(yes|no|-) tls=[^ ]+ cipher=[^ ]+ mqtt_user=("[^"]*"|[^ ]+) mqtt_client=("[^"]*"|[^ ]+) upstream=[^ ]+ in=[0-9]+ out=[0-9]+ ms=[0-9]+ reason=[a-z_]+( detail="[^"]*")?$'
 log_mark
 mqtt_probe "$P_MAIN" -servername "$A"
 if wait_conn main 'upstream_closed|client_closed' &&
