@@ -141,7 +141,9 @@ keep_header(struct conn *c, const struct proxyv2_hdr *h)
 			pp->passed[pp->passed_len++] = t.type;
 			pp->passed[pp->passed_len++] = (uint8_t)(t.len >> 8);
 			pp->passed[pp->passed_len++] = (uint8_t)t.len;
-			memcpy(pp->passed + pp->passed_len, t.val, t.len);
+			if (t.len > 0)
+				memcpy(pp->passed + pp->passed_len, t.val,
+				    t.len);
 			pp->passed_len += t.len;
 		}
 	c->pp = pp;
@@ -204,7 +206,8 @@ pin_read_cb(evutil_socket_t fd, short what, void *arg)
 	int r;
 
 	(void)what;
-	memcpy(tmp, pin->buf, pin->len);
+	if (pin->len > 0)
+		memcpy(tmp, pin->buf, pin->len);
 	n = recv(fd, tmp + pin->len, sizeof(tmp) - pin->len, MSG_PEEK);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
