@@ -290,8 +290,9 @@ addr_cidr_parse(const char *s, struct cidr *out, const char **why)
 		for (i = c.prefix; i < max; i++)
 			masked[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
 		if (memcmp(masked, c.addr, (size_t)max / 8) != 0)
-			return fail(why, "host bits set below the prefix length "
-			    "(write the network address, as in 10.0.0.0/8)");
+			return fail(why, "host bits set below the prefix "
+			    "length (write the network address, as in "
+			    "10.0.0.0/8)");
 	}
 	*out = c;
 	return 0;
