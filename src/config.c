@@ -17,6 +17,7 @@
 #include <ini.h>
 
 #include "config_keys.h"
+#include "proxyv2.h"
 
 const char *const config_log_level_names[] = {
 	"error", "warn", "info", "debug", NULL
@@ -665,6 +666,130 @@ validate_certs(struct parse *p)
 	}
 }
 
+/* The name of listener key id. */
+static const char *
+lkey_name(enum listener_key id)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (config_keys[i].section != CONFIG_SECTION_GLOBAL &&
+		    config_keys[i].id == (int)id)
+			return config_keys[i].name;
+	return "?";
+}
+
+/* Whether a TLV type is one mqgate writes itself into a v2 header. */
+static bool
+written_by_mqgate(const struct listener_conf *l, unsigned t)
+{
+	return (t >= PP2_TYPE_ALPN && t <= PP2_TYPE_UNIQUE_ID) ||
+	    (t >= PP2_TYPE_SSL && t <= 0x2F) || /* SSL, its sub-types */
+	    (t >= l->proxy_custom_base && t <= l->proxy_custom_base +
+		PP2_CUSTOM_PSK_IDENTITY);
+}
+
+/* PROXY protocol out and in: keys that only mean something with another. */
+static void
+check_proxy(struct parse *p, const struct listener_conf *l)
+{
+	const struct proxyv2_profile_info *pi;
+	enum listener_key k;
+	uint32_t refused;
+	size_t i;
+	unsigned t;
+
+	for (k = LKEY_PROXY_PROFILE; k <= LKEY_PROXY_PASS_TLVS;
+	    k = (enum listener_key)(k + 1)) {
+		bool out = k != LKEY_ACCEPT_PROXY &&
+		    k != LKEY_TRUSTED_PROXIES && k != LKEY_PROXY_HEADER_TIMEOUT;
+		bool in = k >= LKEY_TRUSTED_PROXIES;
+
+		if (l->line[k] == 0)
+			continue;
+		if (out && l->proxy_protocol != PROXY_OUT_V2)
+			diag_add(p->d, p->file, l->line[k],
+			    "%s: needs proxy_protocol = v2", lkey_name(k));
+		if (in && l->accept_proxy == PROXY_IN_OFF)
+			diag_add(p->d, p->file, l->line[k],
+			    "%s: needs accept_proxy", lkey_name(k));
+	}
+	pi = proxyv2_profile_info((enum proxyv2_profile)l->proxy_profile);
+	refused = pi != NULL
+	    ? l->proxy_tlvs & ~PROXYV2_T_NONE_SET & ~pi->allowed : 0;
+	for (i = 0; i < config_ntlvs && refused != 0; i++)
+		if ((refused & config_tlvs[i].bit) != 0)
+			diag_add(p->d, p->file, l->line[LKEY_PROXY_TLVS],
+			    "proxy_tlvs: proxy_profile %s does not accept %s "
+			    "(0x%02X)",
+			    pi->name, config_tlvs[i].name,
+			    config_tlvs[i].type +
+				(config_tlvs[i].custom ? l->proxy_custom_base
+						       : 0));
+	for (t = 0; t < 256; t++)
+		if (listener_passes_tlv(l, t) && written_by_mqgate(l, t))
+			diag_add(p->d, p->file, l->line[LKEY_PROXY_PASS_TLVS],
+			    "proxy_pass_tlvs: 0x%02X is written by mqgate "
+			    "itself", t);
+	if (l->accept_proxy != PROXY_IN_OFF && l->ntrusted == 0)
+		diag_add(p->d, p->file, l->line[LKEY_TRUSTED_PROXIES],
+		    "trusted_proxies: no peer may send a PROXY header, so "
+		    "every connection would be refused");
+}
+
+/* Whether listener l, or a bundle it serves, asks for client certificates
+ * (certdir entries take the listener's verify). */
+static bool
+requests_client_cert(const struct config *c, const struct listener_conf *l)
+{
+	const struct cert_conf *b;
+	size_t j;
+
+	if (l->tls.verify == TLS_VERIFY_PEER)
+		return true;
+	for (j = 0; j < l->ncerts; j++)
+		if ((b = config_cert(c, l->certs[j])) != NULL &&
+		    b->line[LKEY_VERIFY] > 0 &&
+		    b->tls.verify == TLS_VERIFY_PEER)
+			return true;
+	return false;
+}
+
+#define NO_CLIENT_CERT \
+	"needs verify = verify_peer (no client certificate is requested)"
+
+/* MQTT identity binding: the identity must be there to be bound. */
+static void
+check_mqtt(struct parse *p, const struct listener_conf *l)
+{
+	bool certs = requests_client_cert(p->c, l);
+
+	switch (l->mqtt_username) {
+	case MQTT_USER_KEEP:
+		break;
+	case MQTT_USER_PSK_IDENTITY:
+		if (l->psk_file == NULL)
+			diag_add(p->d, p->file, l->line[LKEY_MQTT_USERNAME],
+			    "mqtt_username: needs psk_file");
+		break;
+	case MQTT_USER_CN:
+	case MQTT_USER_DN:
+	case MQTT_USER_SAN_URI:
+	case MQTT_USER_SAN_DNS:
+	case MQTT_USER_CERT_SHA256:
+	default:
+		if (!certs)
+			diag_add(p->d, p->file, l->line[LKEY_MQTT_USERNAME],
+			    "mqtt_username: " NO_CLIENT_CERT);
+		break;
+	}
+	if ((l->mqtt_clientid_must_match == MQTT_CID_CN ||
+		l->mqtt_clientid_must_match == MQTT_CID_SAN_URI) &&
+	    !certs)
+		diag_add(p->d, p->file, l->line[LKEY_MQTT_CLIENTID_MUST_MATCH],
+		    "mqtt_clientid_must_match: " NO_CLIENT_CERT);
+}
+
 /* Rules across keys and sections, each blamed on the line of one key. */
 static void
 validate(struct parse *p)
@@ -707,6 +832,8 @@ validate(struct parse *p)
 		if (l->alpn_strict && l->alpn == NULL)
 			diag_add(p->d, p->file, l->line[LKEY_ALPN_STRICT],
 			    "alpn_strict: needs the protocols in alpn");
+		check_proxy(p, l);
+		check_mqtt(p, l);
 		for (j = 0; j < l->nbinds; j++) {
 			if (!bound_before(c, i, j, &oi, &oj))
 				continue;
@@ -920,6 +1047,8 @@ config_free(struct config *c)
 		free(l->psk_file);
 		free(l->ticket_key_file);
 		free(l->alpn);
+		free(l->trusted);
+		free(l->mqtt_password_file);
 	}
 	free(c->listeners);
 	for (i = 0; i < c->ncerts; i++) {

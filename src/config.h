@@ -117,6 +117,10 @@ enum proxy_out {
 	PROXY_OUT_V2,
 };
 
+/* proxy_tlvs = none: no TLV bits, yet not 0 (the profile's set); mask it
+ * away before use. */
+#define PROXYV2_T_NONE_SET 0x80000000u
+
 /* accept_proxy: the header expected from the peer (bit set: v1, v2). */
 enum proxy_in {
 	PROXY_IN_OFF = 0,
@@ -230,7 +234,8 @@ struct listener_conf {
 	/* PROXY protocol out */
 	enum proxy_out proxy_protocol;
 	int proxy_profile;	    /* enum proxyv2_profile */
-	uint32_t proxy_tlvs;	    /* PROXYV2_T_* bits; 0 = the profile's */
+	uint32_t proxy_tlvs;	    /* PROXYV2_T_* bits; 0 = the profile's;
+				       PROXYV2_T_NONE_SET alone = none */
 	unsigned proxy_custom_base; /* 0xE0..0xEA */
 	long proxy_max_header;	    /* whole header, bytes; 0 = no limit */
 	/* PROXY protocol in */

@@ -13,6 +13,7 @@
 #include "compat.h"
 #include "config.h"
 #include "config_keys.h"
+#include "proxyv2.h"
 #include "sni.h"
 #include "value.h"
 
@@ -211,6 +212,9 @@ set_bind(struct config *c MQ_UNUSED, const struct config_target *to,
 	struct addr a, *binds;
 	int *lines;
 
+	if (strncmp(value, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0)
+		return bad(why, "a UNIX socket cannot be bound; bind takes "
+				"host:port");
 	if (addr_parse(value, &a, why) == -1)
 		return -1;
 	/* Grow both arrays before counting the new entry, so that a failure
@@ -616,6 +620,344 @@ set_alpn(struct config *c MQ_UNUSED, const struct config_target *to,
 	return 0;
 }
 
+/* PROXY protocol out and in, MQTT identity binding */
+
+/* Set bit t (a TLV type) of a 256-bit map. */
+#define TLV_SET(map, t) ((map)[(t) / 8] |= (uint8_t)(1u << ((t) % 8)))
+
+static const char *const proxy_out_names[] = { "off", "v1", "v2", NULL };
+/* Indexed by enum proxy_in. */
+static const char *const proxy_in_names[] = { "off", "v1", "v2", "any",
+	NULL };
+static const char *const mqtt_user_names[] = { "keep", "cn", "dn",
+	"san_uri", "san_dns", "cert_sha256", "psk_identity", NULL };
+static const char *const mqtt_cid_names[] = { "off", "cn", "san_uri",
+	"username", NULL };
+
+const struct config_tlv config_tlvs[] = {
+	{ "ssl", PROXYV2_T_SSL, PP2_TYPE_SSL, false },
+	{ "cn", PROXYV2_T_CN, PP2_SUBTYPE_SSL_CN, false },
+	{ "cipher", PROXYV2_T_CIPHER, PP2_SUBTYPE_SSL_CIPHER, false },
+	{ "sig_alg", PROXYV2_T_SIG_ALG, PP2_SUBTYPE_SSL_SIG_ALG, false },
+	{ "key_alg", PROXYV2_T_KEY_ALG, PP2_SUBTYPE_SSL_KEY_ALG, false },
+	{ "group", PROXYV2_T_GROUP, PP2_SUBTYPE_SSL_GROUP, false },
+	{ "sig_scheme", PROXYV2_T_SIG_SCHEME, PP2_SUBTYPE_SSL_SIG_SCHEME,
+	    false },
+	{ "client_cert", PROXYV2_T_CLIENT_CERT, PP2_SUBTYPE_SSL_CLIENT_CERT,
+	    false },
+	{ "authority", PROXYV2_T_AUTHORITY, PP2_TYPE_AUTHORITY, false },
+	{ "alpn", PROXYV2_T_ALPN, PP2_TYPE_ALPN, false },
+	{ "crc32c", PROXYV2_T_CRC32C, PP2_TYPE_CRC32C, false },
+	{ "unique_id", PROXYV2_T_UNIQUE_ID, PP2_TYPE_UNIQUE_ID, false },
+	{ "dn", PROXYV2_T_DN, PP2_CUSTOM_DN, true },
+	{ "san_uri", PROXYV2_T_SAN_URI, PP2_CUSTOM_SAN_URI, true },
+	{ "san_dns", PROXYV2_T_SAN_DNS, PP2_CUSTOM_SAN_DNS, true },
+	{ "cert_sha256", PROXYV2_T_CERT_SHA256, PP2_CUSTOM_CERT_SHA256, true },
+	{ "serial", PROXYV2_T_SERIAL, PP2_CUSTOM_SERIAL, true },
+	{ "psk_identity", PROXYV2_T_PSK_IDENTITY, PP2_CUSTOM_PSK_IDENTITY,
+	    true },
+};
+const size_t config_ntlvs = nitems(config_tlvs);
+
+static int
+set_proxy_protocol(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, proxy_out_names, &v, NULL) == -1)
+		return bad(why, "expected off, v1 or v2");
+	to->l->proxy_protocol = (enum proxy_out)v;
+	return 0;
+}
+
+static int
+set_proxy_profile(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int p;
+
+	for (p = 0; p < PROXYV2_PROFILE_COUNT; p++)
+		if (strcmp(value,
+			proxyv2_profile_info((enum proxyv2_profile)p)->name) ==
+		    0) {
+			to->l->proxy_profile = p;
+			return 0;
+		}
+	return bad(why, "expected generic, emqx, mosquitto, vernemq or hivemq");
+}
+
+static int
+tlv_name_ok(char *item, const char **why)
+{
+	size_t i;
+
+	if (strcmp(item, "none") == 0)
+		return 0;
+	for (i = 0; i < config_ntlvs; i++)
+		if (strcmp(item, config_tlvs[i].name) == 0)
+			return 0;
+	return bad(why, "unknown TLV (expected ssl, cn, cipher, sig_alg, "
+			"key_alg, group, sig_scheme, client_cert, authority, "
+			"alpn, crc32c, unique_id, dn, san_uri, san_dns, "
+			"cert_sha256, serial, psk_identity, or none alone)");
+}
+
+static int
+set_proxy_tlvs(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	uint32_t bits = 0;
+	char **v;
+	size_t n, i, j;
+	int r;
+
+	if (*value == '\0') {
+		to->l->proxy_tlvs = 0;
+		return 0;
+	}
+	if ((r = split_list(value, &v, &n, tlv_name_ok, why)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		uint32_t bit = PROXYV2_T_NONE_SET;
+
+		for (j = 0; j < config_ntlvs; j++)
+			if (strcmp(v[i], config_tlvs[j].name) == 0)
+				bit = config_tlvs[j].bit;
+		if ((bits & bit) != 0) {
+			config_strv_free(v, n);
+			return bad(why, "a TLV is named twice");
+		}
+		bits |= bit;
+	}
+	config_strv_free(v, n);
+	if ((bits & PROXYV2_T_NONE_SET) != 0 && bits != PROXYV2_T_NONE_SET)
+		return bad(why, "none cannot be combined with TLV names");
+	to->l->proxy_tlvs = bits;
+	return 0;
+}
+
+/* A TLV type: 0x hex or decimal, in [min, max]. */
+static int
+tlv_type(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long n = 0;
+	int base = 10, nd = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; *s != '\0'; s++, nd++) {
+		int dv;
+
+		if (*s >= '0' && *s <= '9')
+			dv = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			dv = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			dv = *s - 'A' + 10;
+		else
+			return -1;
+		n = n * (unsigned long)base + (unsigned long)dv;
+		if (n > max)
+			return -1;
+	}
+	if (nd == 0 || n < min)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int
+set_proxy_custom_tlv_base(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	if (tlv_type(value, CONFIG_CUSTOM_BASE_MIN, CONFIG_CUSTOM_BASE_MAX,
+		&to->l->proxy_custom_base) == -1)
+		return bad(why, "expected a TLV type from 0xE0 to 0xEA (224 to "
+				"234)");
+	return 0;
+}
+
+static int
+set_proxy_max_header(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	long v;
+
+	if (value_long(value, 0, CONFIG_PROXY_HEADER_MAX, &v, NULL) == -1 ||
+	    (v != 0 && v < CONFIG_PROXY_HEADER_MIN))
+		return bad(why, "expected 0 (no limit) or a size from 232 to "
+				"65551 bytes");
+	to->l->proxy_max_header = v;
+	return 0;
+}
+
+static int
+set_accept_proxy(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, proxy_in_names, &v, NULL) == -1)
+		return bad(why, "expected off, v1, v2 or any");
+	to->l->accept_proxy = (unsigned)v;
+	return 0;
+}
+
+static int
+cidr_ok(char *item, const char **why)
+{
+	struct cidr cd;
+
+	return addr_cidr_parse(item, &cd, why);
+}
+
+static int
+set_trusted_proxies(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	struct listener_conf *l = to->l;
+	struct cidr *cv = NULL;
+	char **v = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if (*value != '\0') {
+		if ((r = split_list(value, &v, &n, cidr_ok, why)) != 0)
+			return r;
+		if ((cv = calloc(n, sizeof(*cv))) == NULL) {
+			config_strv_free(v, n);
+			return -2;
+		}
+		for (i = 0; i < n; i++)
+			(void)addr_cidr_parse(v[i], &cv[i], NULL);
+		config_strv_free(v, n);
+	}
+	free(l->trusted);
+	l->trusted = cv;
+	l->ntrusted = n;
+	return 0;
+}
+
+static int
+set_proxy_header_timeout(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 1, TIMEOUT_MAX_MS,
+	    &to->l->proxy_header_timeout_ms, why, TIMEOUT_REASON);
+}
+
+static int
+tlv_type_ok(char *item, const char **why)
+{
+	unsigned t;
+
+	if (tlv_type(item, 0x01, 0xFF, &t) == -1)
+		return bad(why, "expected TLV types from 0x01 to 0xFF, such as "
+				"0xEA or 234");
+	return 0;
+}
+
+static int
+set_proxy_pass_tlvs(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	uint8_t map[sizeof(to->l->pass_tlvs)];
+	char **v;
+	size_t n, i;
+	unsigned t;
+	int r;
+
+	memset(map, 0, sizeof(map));
+	if (*value != '\0') {
+		if ((r = split_list(value, &v, &n, tlv_type_ok, why)) != 0)
+			return r;
+		for (i = 0; i < n; i++)
+			if (tlv_type(v[i], 0x01, 0xFF, &t) == 0)
+				TLV_SET(map, t);
+		config_strv_free(v, n);
+	}
+	memcpy(to->l->pass_tlvs, map, sizeof(map));
+	return 0;
+}
+
+static int
+set_mqtt_username(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, mqtt_user_names, &v, NULL) == -1)
+		return bad(why, "expected keep, cn, dn, san_uri, san_dns, "
+				"cert_sha256 or psk_identity");
+	to->l->mqtt_username = (enum mqtt_user_src)v;
+	return 0;
+}
+
+#define MQTT_PASSWORD_FILE "file:"
+
+static int
+set_mqtt_password(struct config *c, const struct config_target *to,
+    const char *value, const char **why)
+{
+	struct listener_conf *l = to->l;
+	const char *path;
+	char *file = NULL;
+
+	if (strcmp(value, "keep") == 0) {
+		l->mqtt_password = MQTT_PASS_KEEP;
+	} else if (strcmp(value, "drop") == 0) {
+		l->mqtt_password = MQTT_PASS_DROP;
+	} else if (strncmp(value, MQTT_PASSWORD_FILE,
+		       strlen(MQTT_PASSWORD_FILE)) == 0) {
+		path = value + strlen(MQTT_PASSWORD_FILE);
+		while (*path == ' ' || *path == '\t')
+			path++;
+		if (*path == '\0')
+			return bad(why, "file: needs the path of the "
+					"password file, as in "
+					"file:/etc/mqgate/broker.pass");
+		if ((file = resolve_path(c, path)) == NULL)
+			return -2;
+		l->mqtt_password = MQTT_PASS_FILE;
+	} else {
+		return bad(why, "expected keep, drop or file:PATH");
+	}
+	free(l->mqtt_password_file);
+	l->mqtt_password_file = file;
+	return 0;
+}
+
+static int
+set_mqtt_clientid_must_match(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, mqtt_cid_names, &v, NULL) == -1)
+		return bad(why, "expected off, cn, san_uri or username");
+	to->l->mqtt_clientid_must_match = (enum mqtt_cid_match)v;
+	return 0;
+}
+
+static int
+set_mqtt_connect_timeout(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 1, TIMEOUT_MAX_MS,
+	    &to->l->mqtt_connect_timeout_ms, why, TIMEOUT_REASON);
+}
+
+static int
+set_mqtt_max_connect(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_long(value, 128, 16777216, &to->l->mqtt_max_connect, why,
+	    "expected a size from 128 to 16777216 bytes");
+}
+
 #define G CONFIG_SECTION_GLOBAL
 #define L CONFIG_SECTION_LISTENER
 #define C CONFIG_SECTION_CERT
@@ -761,6 +1103,48 @@ const struct config_key config_keys[] = {
 	{ LO, "alpn_strict", LKEY_ALPN_STRICT, "false", false,
 	    set_alpn_strict,
 	    "refuse clients whose ALPN protocols match none of alpn", false },
+	{ LO, "proxy_protocol", LKEY_PROXY_PROTOCOL, "off", false,
+	    set_proxy_protocol,
+	    "PROXY header sent to the upstream: off, v1 or v2", false },
+	{ LO, "proxy_profile", LKEY_PROXY_PROFILE, "generic", false,
+	    set_proxy_profile,
+	    "v2 receiver: generic, emqx, mosquitto, vernemq or hivemq", false },
+	{ LO, "proxy_tlvs", LKEY_PROXY_TLVS, "", false, set_proxy_tlvs,
+	    "v2 TLVs sent, or none; empty = the profile's set", false },
+	{ LO, "proxy_custom_tlv_base", LKEY_PROXY_CUSTOM_TLV_BASE, "0xE0",
+	    false, set_proxy_custom_tlv_base,
+	    "type of the first custom v2 TLV (dn), 0xE0..0xEA", false },
+	{ LO, "proxy_max_header", LKEY_PROXY_MAX_HEADER, "0", false,
+	    set_proxy_max_header,
+	    "largest v2 header in bytes, 232..65551; 0 = no limit", false },
+	{ LO, "accept_proxy", LKEY_ACCEPT_PROXY, "off", false,
+	    set_accept_proxy,
+	    "PROXY header required from clients: off, v1, v2 or any", false },
+	{ LO, "trusted_proxies", LKEY_TRUSTED_PROXIES, "127.0.0.1/32, ::1/128",
+	    false, set_trusted_proxies,
+	    "address prefixes allowed to send a PROXY header", false },
+	{ LO, "proxy_header_timeout", LKEY_PROXY_HEADER_TIMEOUT, "3", false,
+	    set_proxy_header_timeout,
+	    "time a client gets to send its PROXY header, 1ms..1h", false },
+	{ LO, "proxy_pass_tlvs", LKEY_PROXY_PASS_TLVS, "", false,
+	    set_proxy_pass_tlvs,
+	    "received TLV types passed on upstream, e.g. 0xEA", false },
+	{ LO, "mqtt_username", LKEY_MQTT_USERNAME, "keep", false,
+	    set_mqtt_username,
+	    "CONNECT username: keep, or the client's cn, dn, ... identity",
+	    false },
+	{ LO, "mqtt_password", LKEY_MQTT_PASSWORD, "keep", false,
+	    set_mqtt_password, "CONNECT password: keep, drop or file:PATH",
+	    false },
+	{ LO, "mqtt_clientid_must_match", LKEY_MQTT_CLIENTID_MUST_MATCH, "off",
+	    false, set_mqtt_clientid_must_match,
+	    "client id must equal: off, cn, san_uri or username", false },
+	{ LO, "mqtt_connect_timeout", LKEY_MQTT_CONNECT_TIMEOUT, "10", false,
+	    set_mqtt_connect_timeout,
+	    "time a client gets to send its CONNECT, 1ms..1h", false },
+	{ LO, "mqtt_max_connect", LKEY_MQTT_MAX_CONNECT, "65536", false,
+	    set_mqtt_max_connect,
+	    "largest CONNECT packet accepted, 128..16777216 bytes", false },
 };
 
 #undef G

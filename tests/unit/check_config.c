@@ -9,8 +9,11 @@
  */
 #include "build_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +22,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "diag.h"
+#include "proxyv2.h"
 #include "sni.h"
 #include "fault.h"
 #include "unit.h"
@@ -126,17 +130,48 @@ key_named(const char *name)
 	return NULL;
 }
 
+#define VERIFY_PEER "cacertfile = /ca.pem\nverify = verify_peer\n"
+
+/*
+ * The keys that the cross-field rules want beside key, whatever its value:
+ * PROXY output for the v2 keys, PROXY input for its keys, a client
+ * certificate or a PSK for the MQTT identities.
+ */
+static const char *
+prereq(const char *key)
+{
+	static const struct {
+		const char *key, *lines;
+	} v[] = {
+		{ "proxy_profile", "proxy_protocol = v2\n" },
+		{ "proxy_tlvs", "proxy_protocol = v2\n" },
+		{ "proxy_custom_tlv_base", "proxy_protocol = v2\n" },
+		{ "proxy_max_header", "proxy_protocol = v2\n" },
+		{ "trusted_proxies", "accept_proxy = any\n" },
+		{ "proxy_header_timeout", "accept_proxy = any\n" },
+		{ "proxy_pass_tlvs", "proxy_protocol = v2\naccept_proxy = any\n" },
+		{ "mqtt_username", VERIFY_PEER "psk_file = /psk.txt\n" },
+		{ "mqtt_clientid_must_match", VERIFY_PEER },
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(v); i++)
+		if (strcmp(v[i].key, key) == 0)
+			return v[i].lines;
+	return "";
+}
+
 /*
  * A listener section whose line 2 is "key = value", followed by whichever
- * of the required keys that is not.
+ * of the required keys that is not, and the keys key needs (prereq).
  */
 static void
 listener_with(char *buf, size_t cap, const char *key, const char *value)
 {
-	snprintf(buf, cap, "[listener a]\n%s = %s\n%s%s%s", key, value,
+	snprintf(buf, cap, "[listener a]\n%s = %s\n%s%s%s%s", key, value,
 	    strcmp(key, "bind") == 0 ? "" : BASE_BIND,
 	    strcmp(key, "upstream") == 0 ? "" : BASE_UPSTREAM,
-	    strcmp(key, "certfile") == 0 ? "" : BASE_CERT);
+	    strcmp(key, "certfile") == 0 ? "" : BASE_CERT, prereq(key));
 }
 
 /*
@@ -186,6 +221,29 @@ join_allow(char *buf, size_t cap, const struct allow_list *a)
 	for (i = 0; i < n; i++)
 		v[i] = allow_list_pattern(a, i);
 	return join(buf, cap, v, n);
+}
+
+/* trusted_proxies as "prefix/len" items joined by '|'. */
+static const char *
+join_cidrs(char *buf, size_t cap, const struct listener_conf *l)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->ntrusted; i++) {
+		char a[INET6_ADDRSTRLEN];
+		int w;
+
+		ck_assert_ptr_nonnull(inet_ntop(l->trusted[i].family,
+		    l->trusted[i].addr, a, sizeof(a)));
+		w = snprintf(buf + used, cap - used, "%s%s/%d",
+		    i > 0 ? "|" : "", a, l->trusted[i].prefix);
+		ck_assert(w >= 0 && (size_t)w < cap - used);
+		used += (size_t)w;
+	}
+	if (l->ntrusted == 0)
+		ck_assert_ptr_null(l->trusted);
+	return buf;
 }
 
 /* --- the key table --- */
@@ -316,7 +374,7 @@ START_TEST(test_defaults)
 {
 	const struct global_conf *g;
 	const struct listener_conf *l;
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN], buf2[256];
 	size_t i;
 
 	load(MIN_L);
@@ -384,6 +442,25 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(l->alpn);
 	ck_assert_uint_eq(l->alpn_len, 0);
 	ck_assert_int_eq(l->alpn_strict, false);
+	/* PROXY protocol and MQTT identity binding: off */
+	ck_assert_int_eq(l->proxy_protocol, PROXY_OUT_OFF);
+	ck_assert_int_eq(l->proxy_profile, PROXYV2_PROFILE_GENERIC);
+	ck_assert_uint_eq(l->proxy_tlvs, 0);
+	ck_assert_uint_eq(l->proxy_custom_base, 0xE0);
+	ck_assert_uint_eq(l->proxy_custom_base, PROXYV2_CUSTOM_BASE);
+	ck_assert_int_eq(l->proxy_max_header, 0);
+	ck_assert_uint_eq(l->accept_proxy, PROXY_IN_OFF);
+	ck_assert_str_eq(join_cidrs(buf2, sizeof(buf2), l), "127.0.0.1/32|::1/128");
+	ck_assert_int_eq(l->proxy_header_timeout_ms, 3000);
+	for (i = 0; i < 256; i++)
+		ck_assert(!listener_passes_tlv(l, (unsigned)i));
+	ck_assert_int_eq(l->mqtt_username, MQTT_USER_KEEP);
+	ck_assert_int_eq(l->mqtt_password, MQTT_PASS_KEEP);
+	ck_assert_ptr_null(l->mqtt_password_file);
+	ck_assert_int_eq(l->mqtt_clientid_must_match, MQTT_CID_OFF);
+	ck_assert_int_eq(l->mqtt_connect_timeout_ms, 10000);
+	ck_assert_int_eq(l->mqtt_max_connect, 65536);
+	ck_assert(!listener_binds_mqtt(l));
 	ck_assert_int_eq(l->line[LKEY_BIND], 2);
 	ck_assert_int_eq(l->line[LKEY_UPSTREAM], 3);
 	ck_assert_int_eq(l->line[LKEY_CERTFILE], 4);
@@ -570,6 +647,70 @@ static const struct {
 	{ "ticket_key_file", "/etc/mqgate/tickets.key",
 	    "/etc/mqgate/tickets.key", 0 },
 	{ "alpn_strict", "false", NULL, 0 },
+	{ "upstream", "unix:/run/mosquitto/mqtt.sock",
+	    "unix:/run/mosquitto/mqtt.sock", 0 },
+	{ "upstream", "unix:/", "unix:/", 0 },
+	{ "proxy_protocol", "off", NULL, PROXY_OUT_OFF },
+	{ "proxy_protocol", "v1", NULL, PROXY_OUT_V1 },
+	{ "proxy_protocol", "v2", NULL, PROXY_OUT_V2 },
+	{ "proxy_profile", "generic", NULL, PROXYV2_PROFILE_GENERIC },
+	{ "proxy_profile", "emqx", NULL, PROXYV2_PROFILE_EMQX },
+	{ "proxy_profile", "mosquitto", NULL, PROXYV2_PROFILE_MOSQUITTO },
+	{ "proxy_profile", "vernemq", NULL, PROXYV2_PROFILE_VERNEMQ },
+	{ "proxy_profile", "hivemq", NULL, PROXYV2_PROFILE_HIVEMQ },
+	{ "proxy_tlvs", "ssl", NULL, PROXYV2_T_SSL },
+	{ "proxy_tlvs", "cn", NULL, PROXYV2_T_CN },
+	{ "proxy_tlvs", " ssl , cn,authority,alpn, crc32c ", NULL,
+	    PROXYV2_T_SSL | PROXYV2_T_CN | PROXYV2_T_AUTHORITY |
+		PROXYV2_T_ALPN | PROXYV2_T_CRC32C },
+	{ "proxy_tlvs", "psk_identity,serial", NULL,
+	    PROXYV2_T_PSK_IDENTITY | PROXYV2_T_SERIAL },
+	{ "proxy_tlvs", "none", NULL, PROXYV2_T_NONE_SET },
+	{ "proxy_tlvs", "ssl, cn, cipher, sig_alg, key_alg, group, sig_scheme, "
+			"client_cert, authority, alpn, crc32c, unique_id, dn, "
+			"san_uri, san_dns, cert_sha256, serial, psk_identity",
+	    NULL, PROXYV2_T_ALL },
+	{ "proxy_custom_tlv_base", "0xE0", NULL, 0xE0 },
+	{ "proxy_custom_tlv_base", "0xe5", NULL, 0xE5 },
+	{ "proxy_custom_tlv_base", "0XEA", NULL, 0xEA },
+	{ "proxy_custom_tlv_base", "0x00E1", NULL, 0xE1 },
+	{ "proxy_custom_tlv_base", "224", NULL, 0xE0 },
+	{ "proxy_custom_tlv_base", "234", NULL, 0xEA },
+	{ "proxy_max_header", "0", NULL, 0 },
+	{ "proxy_max_header", "232", NULL, 232 },
+	{ "proxy_max_header", "516", NULL, 516 },
+	{ "proxy_max_header", "65551", NULL, 65551 },
+	{ "accept_proxy", "off", NULL, PROXY_IN_OFF },
+	{ "accept_proxy", "v1", NULL, PROXY_IN_V1 },
+	{ "accept_proxy", "v2", NULL, PROXY_IN_V2 },
+	{ "accept_proxy", "any", NULL, PROXY_IN_ANY },
+	{ "proxy_header_timeout", "1ms", NULL, 1 },
+	{ "proxy_header_timeout", "3", NULL, 3000 },
+	{ "proxy_header_timeout", "1h", NULL, 3600000 },
+	{ "mqtt_username", "keep", NULL, MQTT_USER_KEEP },
+	{ "mqtt_username", "cn", NULL, MQTT_USER_CN },
+	{ "mqtt_username", "dn", NULL, MQTT_USER_DN },
+	{ "mqtt_username", "san_uri", NULL, MQTT_USER_SAN_URI },
+	{ "mqtt_username", "san_dns", NULL, MQTT_USER_SAN_DNS },
+	{ "mqtt_username", "cert_sha256", NULL, MQTT_USER_CERT_SHA256 },
+	{ "mqtt_username", "psk_identity", NULL, MQTT_USER_PSK_IDENTITY },
+	{ "mqtt_password", "keep", NULL, MQTT_PASS_KEEP },
+	{ "mqtt_password", "drop", NULL, MQTT_PASS_DROP },
+	{ "mqtt_password", "file:/etc/mqgate/broker.pass",
+	    "/etc/mqgate/broker.pass", 0 },
+	{ "mqtt_password", "file: /etc/mqgate/broker.pass",
+	    "/etc/mqgate/broker.pass", 0 },
+	{ "mqtt_password", "file:/a b;c", "/a b;c", 0 },
+	{ "mqtt_clientid_must_match", "off", NULL, MQTT_CID_OFF },
+	{ "mqtt_clientid_must_match", "cn", NULL, MQTT_CID_CN },
+	{ "mqtt_clientid_must_match", "san_uri", NULL, MQTT_CID_SAN_URI },
+	{ "mqtt_clientid_must_match", "username", NULL, MQTT_CID_USERNAME },
+	{ "mqtt_connect_timeout", "1ms", NULL, 1 },
+	{ "mqtt_connect_timeout", "10", NULL, 10000 },
+	{ "mqtt_connect_timeout", "1h", NULL, 3600000 },
+	{ "mqtt_max_connect", "128", NULL, 128 },
+	{ "mqtt_max_connect", "65536", NULL, 65536 },
+	{ "mqtt_max_connect", "16777216", NULL, 16777216 },
 	/* empty means unset for these */
 	{ "key_password", "", NULL, 0 },
 	{ "cacertfile", "", NULL, 0 },
@@ -589,6 +730,8 @@ static const struct {
 	{ "allow_san_dns", "", NULL, 0 },
 	{ "allow_san_uri", "", NULL, 0 },
 	{ "alpn", "", NULL, 0 },
+	{ "proxy_tlvs", "", NULL, 0 },
+	{ "proxy_pass_tlvs", "", NULL, 0 },
 };
 
 /* The string keys of struct tls_conf (a listener's or a bundle's). */
@@ -663,6 +806,9 @@ listener_str(const struct listener_conf *l, int id, char *buf, size_t cap)
 		return l->psk_file;
 	case LKEY_TICKET_KEY_FILE:
 		return l->ticket_key_file;
+	case LKEY_MQTT_PASSWORD:
+		ck_assert_int_eq(l->mqtt_password, MQTT_PASS_FILE);
+		return l->mqtt_password_file;
 	}
 	return tls_str(&l->tls, id);
 }
@@ -689,6 +835,31 @@ listener_num(const struct listener_conf *l, int id)
 		return l->session_timeout_ms;
 	case LKEY_ALPN_STRICT:
 		return l->alpn_strict;
+	case LKEY_PROXY_PROTOCOL:
+		return (long)l->proxy_protocol;
+	case LKEY_PROXY_PROFILE:
+		return l->proxy_profile;
+	case LKEY_PROXY_TLVS:
+		return (long)l->proxy_tlvs;
+	case LKEY_PROXY_CUSTOM_TLV_BASE:
+		return (long)l->proxy_custom_base;
+	case LKEY_PROXY_MAX_HEADER:
+		return l->proxy_max_header;
+	case LKEY_ACCEPT_PROXY:
+		return (long)l->accept_proxy;
+	case LKEY_PROXY_HEADER_TIMEOUT:
+		return l->proxy_header_timeout_ms;
+	case LKEY_MQTT_USERNAME:
+		return (long)l->mqtt_username;
+	case LKEY_MQTT_PASSWORD:
+		ck_assert_ptr_null(l->mqtt_password_file);
+		return (long)l->mqtt_password;
+	case LKEY_MQTT_CLIENTID_MUST_MATCH:
+		return (long)l->mqtt_clientid_must_match;
+	case LKEY_MQTT_CONNECT_TIMEOUT:
+		return l->mqtt_connect_timeout_ms;
+	case LKEY_MQTT_MAX_CONNECT:
+		return l->mqtt_max_connect;
 	}
 	return tls_num(&l->tls, id);
 }
@@ -713,6 +884,18 @@ listener_unset(const struct listener_conf *l, int id)
 		    l->cert_idx == NULL;
 	case LKEY_ALPN:
 		return l->alpn == NULL && l->alpn_len == 0;
+	case LKEY_PROXY_TLVS:
+		return l->proxy_tlvs == 0;
+	case LKEY_TRUSTED_PROXIES:
+		return l->trusted == NULL && l->ntrusted == 0;
+	case LKEY_PROXY_PASS_TLVS: {
+		unsigned t;
+
+		for (t = 0; t < 256; t++)
+			if (listener_passes_tlv(l, t))
+				return false;
+		return true;
+	}
 	case LKEY_CERTDIR:
 	case LKEY_PSK_FILE:
 	case LKEY_TICKET_KEY_FILE:
@@ -1498,6 +1681,27 @@ END_TEST
 
 /* --- bad values: one problem, on the key's line, naming key and value --- */
 
+#define E_BIND_UNIX "a UNIX socket cannot be bound; bind takes host:port"
+#define E_PROFILE "expected generic, emqx, mosquitto, vernemq or hivemq"
+#define E_TLV                                                                \
+	"unknown TLV (expected ssl, cn, cipher, sig_alg, key_alg, group, "     \
+	"sig_scheme, client_cert, authority, alpn, crc32c, unique_id, dn, "   \
+	"san_uri, san_dns, cert_sha256, serial, psk_identity, or none alone)"
+#define E_BASE "expected a TLV type from 0xE0 to 0xEA (224 to 234)"
+#define E_MAXHDR "expected 0 (no limit) or a size from 232 to 65551 bytes"
+#define E_PASS "expected TLV types from 0x01 to 0xFF, such as 0xEA or 234"
+#define E_USER                                                               \
+	"expected keep, cn, dn, san_uri, san_dns, cert_sha256 or psk_identity"
+#define E_PASSFILE                                                           \
+	"file: needs the path of the password file, as in "                   \
+	"file:/etc/mqgate/broker.pass"
+#define E_CID "expected off, cn, san_uri or username"
+#define E_MAXCONN "expected a size from 128 to 16777216 bytes"
+/* 106 bytes: "/" P107 is a 107-byte path */
+#define P107                                                                 \
+	"123456789a123456789b123456789c123456789d123456789e123456789f"        \
+	"123456789g123456789h123456789i123456789j123456"
+
 static const struct {
 	const char *key;
 	const char *value;
@@ -1626,6 +1830,117 @@ static const struct {
 	{ "alpn", "mq\x7f", "non-printable character" },
 	{ "alpn_strict", "very", "expected true or false" },
 	{ "alpn_strict", "", "expected true or false" },
+	/* UNIX sockets: upstream only */
+	{ "bind", "unix:/run/mqgate.sock", E_BIND_UNIX },
+	{ "bind", "unix:", E_BIND_UNIX },
+	{ "bind", "unix:relative", E_BIND_UNIX },
+	{ "upstream", "unix:", "a UNIX socket path must be absolute, as in "
+			       "unix:/run/mosquitto/mqtt.sock" },
+	{ "upstream", "unix:mqtt.sock", "a UNIX socket path must be absolute" },
+	{ "upstream", "unix:/" P107 "x",
+	    "a UNIX socket path is longer than 107 bytes" },
+	/* PROXY protocol out */
+	{ "proxy_protocol", "on", "expected off, v1 or v2" },
+	{ "proxy_protocol", "V2", "expected off, v1 or v2" },
+	{ "proxy_protocol", "v3", "expected off, v1 or v2" },
+	{ "proxy_protocol", "2", "expected off, v1 or v2" },
+	{ "proxy_protocol", "", "expected off, v1 or v2" },
+	{ "proxy_profile", "EMQX", E_PROFILE },
+	{ "proxy_profile", "haproxy", E_PROFILE },
+	{ "proxy_profile", "mosquitto2", E_PROFILE },
+	{ "proxy_profile", "", E_PROFILE },
+	{ "proxy_tlvs", "ssl,bogus", E_TLV },
+	{ "proxy_tlvs", "SSL", E_TLV },
+	{ "proxy_tlvs", "0x20", E_TLV },
+	{ "proxy_tlvs", "ssl cn", E_TLV },
+	{ "proxy_tlvs", "ssl,,cn", "empty item in the list" },
+	{ "proxy_tlvs", "ssl,", "empty item in the list" },
+	{ "proxy_tlvs", "ssl, cn, ssl", "a TLV is named twice" },
+	{ "proxy_tlvs", "none, none", "a TLV is named twice" },
+	{ "proxy_tlvs", "none, ssl", "none cannot be combined with TLV names" },
+	{ "proxy_tlvs", "cn,none", "none cannot be combined with TLV names" },
+	{ "proxy_custom_tlv_base", "0xDF", E_BASE },
+	{ "proxy_custom_tlv_base", "0xEB", E_BASE },
+	{ "proxy_custom_tlv_base", "0xFF", E_BASE },
+	{ "proxy_custom_tlv_base", "223", E_BASE },
+	{ "proxy_custom_tlv_base", "235", E_BASE },
+	{ "proxy_custom_tlv_base", "0", E_BASE },
+	{ "proxy_custom_tlv_base", "0x", E_BASE },
+	{ "proxy_custom_tlv_base", "e0", E_BASE },
+	{ "proxy_custom_tlv_base", "0xE0h", E_BASE },
+	{ "proxy_custom_tlv_base", "0x E0", E_BASE },
+	{ "proxy_custom_tlv_base", "+224", E_BASE },
+	{ "proxy_custom_tlv_base", "-0xE0", E_BASE },
+	{ "proxy_custom_tlv_base", "0xFFFFFFFFFFFFFFFFFFFFE0", E_BASE },
+	{ "proxy_custom_tlv_base", "", E_BASE },
+	{ "proxy_max_header", "1", E_MAXHDR },
+	{ "proxy_max_header", "231", E_MAXHDR },
+	{ "proxy_max_header", "65552", E_MAXHDR },
+	{ "proxy_max_header", "-1", E_MAXHDR },
+	{ "proxy_max_header", "1k", E_MAXHDR },
+	{ "proxy_max_header", "0x200", E_MAXHDR },
+	{ "proxy_max_header", "", E_MAXHDR },
+	/* PROXY protocol in */
+	{ "accept_proxy", "on", "expected off, v1, v2 or any" },
+	{ "accept_proxy", "V1", "expected off, v1, v2 or any" },
+	{ "accept_proxy", "v1,v2", "expected off, v1, v2 or any" },
+	{ "accept_proxy", "", "expected off, v1, v2 or any" },
+	{ "trusted_proxies", "10.0.0.1/8",
+	    "host bits set below the prefix length (write the network "
+	    "address, as in 10.0.0.0/8)" },
+	{ "trusted_proxies", "10.0.0.0/8, ::1/127", "host bits set" },
+	{ "trusted_proxies", "10.0.0.0/8,,::1", "empty item in the list" },
+	{ "trusted_proxies", "10.0.0.0/8,", "empty item in the list" },
+	{ "trusted_proxies", "localhost",
+	    "host names are not supported, use a numeric address" },
+	{ "trusted_proxies", "10.0.0.0/33",
+	    "prefix length must be a number from 0 to 32" },
+	{ "trusted_proxies", "::/129",
+	    "prefix length must be a number from 0 to 128" },
+	{ "trusted_proxies", "10.0.0.0/", "missing prefix length after '/'" },
+	{ "trusted_proxies", "/8", "missing address before '/'" },
+	{ "trusted_proxies", "10.0.0.0/8 ::1", "prefix length must be" },
+	{ "trusted_proxies", "1.2.3", "invalid IPv4 address" },
+	{ "trusted_proxies", "[::1]", "invalid IPv6 address" },
+	{ "trusted_proxies", "fe80::1%eth0",
+	    "IPv6 zone ids (%...) are not supported" },
+	{ "proxy_header_timeout", "0", "from 1ms to 1h" },
+	{ "proxy_header_timeout", "61m", "from 1ms to 1h" },
+	{ "proxy_header_timeout", "soon", "from 1ms to 1h" },
+	{ "proxy_header_timeout", "", "from 1ms to 1h" },
+	{ "proxy_pass_tlvs", "0", E_PASS },
+	{ "proxy_pass_tlvs", "0x00", E_PASS },
+	{ "proxy_pass_tlvs", "0x100", E_PASS },
+	{ "proxy_pass_tlvs", "256", E_PASS },
+	{ "proxy_pass_tlvs", "0xEA, EB", E_PASS },
+	{ "proxy_pass_tlvs", "0xZZ", E_PASS },
+	{ "proxy_pass_tlvs", "-1", E_PASS },
+	{ "proxy_pass_tlvs", "0xEA 0xEB", E_PASS },
+	{ "proxy_pass_tlvs", "0xEA,", "empty item in the list" },
+	{ "proxy_pass_tlvs", "0xEA,,0xEB", "empty item in the list" },
+	/* MQTT identity binding */
+	{ "mqtt_username", "CN", E_USER },
+	{ "mqtt_username", "subject", E_USER },
+	{ "mqtt_username", "cn,dn", E_USER },
+	{ "mqtt_username", "", E_USER },
+	{ "mqtt_password", "secret", "expected keep, drop or file:PATH" },
+	{ "mqtt_password", "Keep", "expected keep, drop or file:PATH" },
+	{ "mqtt_password", "File:/x", "expected keep, drop or file:PATH" },
+	{ "mqtt_password", "file", "expected keep, drop or file:PATH" },
+	{ "mqtt_password", "", "expected keep, drop or file:PATH" },
+	{ "mqtt_password", "file:", E_PASSFILE },
+	{ "mqtt_clientid_must_match", "dn", E_CID },
+	{ "mqtt_clientid_must_match", "on", E_CID },
+	{ "mqtt_clientid_must_match", "Username", E_CID },
+	{ "mqtt_clientid_must_match", "", E_CID },
+	{ "mqtt_connect_timeout", "0", "from 1ms to 1h" },
+	{ "mqtt_connect_timeout", "2h", "from 1ms to 1h" },
+	{ "mqtt_connect_timeout", "", "from 1ms to 1h" },
+	{ "mqtt_max_connect", "127", E_MAXCONN },
+	{ "mqtt_max_connect", "16777217", E_MAXCONN },
+	{ "mqtt_max_connect", "64k", E_MAXCONN },
+	{ "mqtt_max_connect", "-1", E_MAXCONN },
+	{ "mqtt_max_connect", "", E_MAXCONN },
 };
 
 /* Check that d holds the bad-value entry for key and value at line, first
@@ -1793,10 +2108,10 @@ START_TEST(test_duplicate_key)
 		    k->name, valid_value(k), k->name, valid_value(k));
 	else
 		snprintf(text, sizeof(text),
-		    "[listener a]\n%s = %s\n%s = %s\n%s%s%s", k->name,
+		    "[listener a]\n%s = %s\n%s = %s\n%s%s%s%s", k->name,
 		    valid_value(k), k->name, valid_value(k), BASE_BIND,
 		    k->id == LKEY_UPSTREAM ? "" : BASE_UPSTREAM,
-		    k->id == LKEY_CERTFILE ? "" : BASE_CERT);
+		    k->id == LKEY_CERTFILE ? "" : BASE_CERT, prereq(k->name));
 	load(text);
 	expect_errors(1);
 	snprintf(want, sizeof(want), "%s: duplicate key", k->name);
@@ -2122,6 +2437,464 @@ START_TEST(test_error)
 	load(err_vec[_i].text);
 	expect_errors(err_vec[_i].n);
 	expect_entry(0, err_vec[_i].line, err_vec[_i].sub1, err_vec[_i].sub2);
+}
+END_TEST
+
+/* --- PROXY protocol and MQTT identity binding: cross-field rules --- */
+
+#define V2 "proxy_protocol = v2\n"
+#define IN "accept_proxy = any\n"
+#define NEEDS_V2 ": needs proxy_protocol = v2"
+#define NEEDS_IN ": needs accept_proxy"
+#define NO_CERT \
+	": needs verify = verify_peer (no client certificate is requested)"
+#define NO_TRUST                                                             \
+	"trusted_proxies: no peer may send a PROXY header, so every "         \
+	"connection would be refused"
+#define ALL_TLVS                                                             \
+	"ssl, cn, cipher, sig_alg, key_alg, group, sig_scheme, client_cert, " \
+	"authority, alpn, crc32c, unique_id, dn, san_uri, san_dns, "          \
+	"cert_sha256, serial, psk_identity"
+#define VERNE "proxy_tlvs: proxy_profile vernemq does not accept "
+
+/* Every problem, in order, each with its line and whole message. */
+static const struct {
+	const char *text;
+	struct {
+		int line;
+		const char *msg;
+	} e[10];
+} rule_vec[] = {
+	/* the v2 keys need proxy_protocol = v2, even at their defaults */
+	{ MIN_L "proxy_profile = emqx\n",
+	    { { 5, "proxy_profile" NEEDS_V2 } } },
+	{ MIN_L "proxy_tlvs = ssl\n", { { 5, "proxy_tlvs" NEEDS_V2 } } },
+	{ MIN_L "proxy_tlvs =\n", { { 5, "proxy_tlvs" NEEDS_V2 } } },
+	{ MIN_L "proxy_custom_tlv_base = 0xE0\n",
+	    { { 5, "proxy_custom_tlv_base" NEEDS_V2 } } },
+	{ MIN_L "proxy_max_header = 0\n",
+	    { { 5, "proxy_max_header" NEEDS_V2 } } },
+	{ MIN_L "proxy_protocol = v1\nproxy_profile = generic\n"
+		"proxy_tlvs = none\n",
+	    { { 6, "proxy_profile" NEEDS_V2 }, { 7, "proxy_tlvs" NEEDS_V2 } } },
+	{ MIN_L "proxy_protocol = off\nproxy_max_header = 600\n",
+	    { { 6, "proxy_max_header" NEEDS_V2 } } },
+	/* TLVs the profile never sends, on proxy_tlvs' line, in table order */
+	{ MIN_L "proxy_profile = vernemq\n"
+		"proxy_tlvs = ssl, client_cert, group, cn, sig_scheme\n" V2,
+	    { { 6, VERNE "group (0x26)" }, { 6, VERNE "sig_scheme (0x27)" },
+		{ 6, VERNE "client_cert (0x28)" } } },
+	{ MIN_L "proxy_protocol = v1\nproxy_profile = vernemq\n"
+		"proxy_tlvs = client_cert\n",
+	    { { 6, "proxy_profile" NEEDS_V2 }, { 7, "proxy_tlvs" NEEDS_V2 },
+		{ 7, VERNE "client_cert (0x28)" } } },
+	/* the PROXY input keys need accept_proxy */
+	{ MIN_L "trusted_proxies = 10.0.0.0/8\n",
+	    { { 5, "trusted_proxies" NEEDS_IN } } },
+	{ MIN_L "accept_proxy = off\nproxy_header_timeout = 5\n",
+	    { { 6, "proxy_header_timeout" NEEDS_IN } } },
+	{ MIN_L "trusted_proxies =\n", { { 5, "trusted_proxies" NEEDS_IN } } },
+	/* proxy_pass_tlvs needs both */
+	{ MIN_L "proxy_pass_tlvs = 0xEA\n",
+	    { { 5, "proxy_pass_tlvs" NEEDS_V2 },
+		{ 5, "proxy_pass_tlvs" NEEDS_IN } } },
+	{ MIN_L "accept_proxy = v2\nproxy_pass_tlvs = 0xEA\n",
+	    { { 6, "proxy_pass_tlvs" NEEDS_V2 } } },
+	{ MIN_L "proxy_protocol = v1\naccept_proxy = v1\n"
+		"proxy_pass_tlvs = 0xEA\n",
+	    { { 7, "proxy_pass_tlvs" NEEDS_V2 } } },
+	{ MIN_L V2 "proxy_pass_tlvs = 0xEA\n",
+	    { { 6, "proxy_pass_tlvs" NEEDS_IN } } },
+	/* ... and refuses the types mqgate writes itself, in type order */
+	{ MIN_L V2 IN "proxy_pass_tlvs = 0x03\n",
+	    { { 7, "proxy_pass_tlvs: 0x03 is written by mqgate itself" } } },
+	{ MIN_L V2 IN "proxy_pass_tlvs = 0x30, 2, 0x21, 0xE5, 0xE6, 1, 5, 6, "
+		      "0x1f, 0x2F, 0xe0, 4, 0x20\n",
+	    { { 7, "proxy_pass_tlvs: 0x01 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0x02 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0x04 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0x05 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0x20 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0x21 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0x2F is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0xE0 is written by mqgate itself" },
+		{ 7, "proxy_pass_tlvs: 0xE5 is written by mqgate itself" } } },
+	{ MIN_L V2 IN "proxy_pass_tlvs = 0xE5\n",
+	    { { 7, "proxy_pass_tlvs: 0xE5 is written by mqgate itself" } } },
+	/* the custom TLVs follow proxy_custom_tlv_base */
+	{ MIN_L V2 IN "proxy_custom_tlv_base = 0xEA\n"
+		      "proxy_pass_tlvs = 0xE0, 0xE9, 0xEA, 0xEF, 0xF0\n",
+	    { { 8, "proxy_pass_tlvs: 0xEA is written by mqgate itself" },
+		{ 8, "proxy_pass_tlvs: 0xEF is written by mqgate itself" } } },
+	/* accept_proxy with no trusted peer */
+	{ MIN_L IN "trusted_proxies =\n", { { 6, NO_TRUST } } },
+	{ MIN_L "trusted_proxies =\naccept_proxy = v1\n", { { 5, NO_TRUST } } },
+	/* MQTT identities need their source */
+	{ MIN_L "mqtt_username = psk_identity\n",
+	    { { 5, "mqtt_username: needs psk_file" } } },
+	{ MIN_L "psk_file =\nmqtt_username = psk_identity\n",
+	    { { 6, "mqtt_username: needs psk_file" } } },
+	{ MIN_L VERIFY_PEER "mqtt_username = psk_identity\n",
+	    { { 7, "mqtt_username: needs psk_file" } } },
+	{ MIN_L "mqtt_username = cn\n", { { 5, "mqtt_username" NO_CERT } } },
+	{ MIN_L "mqtt_username = dn\n", { { 5, "mqtt_username" NO_CERT } } },
+	{ MIN_L "mqtt_username = san_uri\n",
+	    { { 5, "mqtt_username" NO_CERT } } },
+	{ MIN_L "mqtt_username = san_dns\n",
+	    { { 5, "mqtt_username" NO_CERT } } },
+	{ MIN_L "mqtt_username = cert_sha256\n",
+	    { { 5, "mqtt_username" NO_CERT } } },
+	{ MIN_L "psk_file = /psk.txt\nmqtt_username = cn\n",
+	    { { 6, "mqtt_username" NO_CERT } } },
+	{ MIN_L "mqtt_clientid_must_match = cn\n",
+	    { { 5, "mqtt_clientid_must_match" NO_CERT } } },
+	{ MIN_L "mqtt_clientid_must_match = san_uri\n",
+	    { { 5, "mqtt_clientid_must_match" NO_CERT } } },
+	{ MIN_L "verify = verify_none\nmqtt_username = dn\n"
+		"mqtt_clientid_must_match = san_uri\n",
+	    { { 6, "mqtt_username" NO_CERT },
+		{ 7, "mqtt_clientid_must_match" NO_CERT } } },
+	/* a served bundle that inherits verify_none asks for nothing */
+	{ MIN_L "certs = x\nmqtt_username = cn\n[cert x]\ncertfile = /x.pem\n",
+	    { { 6, "mqtt_username" NO_CERT } } },
+	/* a bundle this listener does not serve does not count */
+	{ MIN_L "mqtt_username = cn\n[cert x]\ncertfile = /x.pem\n"
+		"cacertfile = /ca.pem\nverify = verify_peer\n",
+	    { { 5, "mqtt_username" NO_CERT } } },
+	{ MIN_L "[listener b]\nbind = 127.0.0.1:8884\n" BASE_UPSTREAM BASE_CERT
+		"certs = x\n[cert x]\ncertfile = /x.pem\ncacertfile = /ca.pem\n"
+		"verify = verify_peer\n[listener c]\nbind = 127.0.0.1:8885\n"
+		BASE_UPSTREAM BASE_CERT "mqtt_clientid_must_match = cn\n",
+	    { { 18, "mqtt_clientid_must_match" NO_CERT } } },
+	/* an unknown bundle neither; it is reported after the listener */
+	{ MIN_L "certs = nope\nmqtt_username = cn\n",
+	    { { 6, "mqtt_username" NO_CERT },
+		{ 5, "certs: there is no [cert nope] section" } } },
+	/* each listener for itself */
+	{ MIN_L "mqtt_username = cn\n[listener b]\nbind = 127.0.0.1:8884\n"
+		BASE_UPSTREAM BASE_CERT "proxy_profile = emqx\n",
+	    { { 5, "mqtt_username" NO_CERT },
+		{ 10, "proxy_profile" NEEDS_V2 } } },
+	/* a bad value is reported, and so is the rule it still breaks */
+	{ MIN_L "proxy_profile = nginx\n",
+	    { { 5, "proxy_profile: invalid value 'nginx': " E_PROFILE },
+		{ 5, "proxy_profile" NEEDS_V2 } } },
+};
+
+START_TEST(test_rule)
+{
+	size_t n;
+
+	for (n = 0; n < nitems(rule_vec[_i].e) && rule_vec[_i].e[n].msg != NULL;
+	     n++)
+		;
+	load(rule_vec[_i].text);
+	expect_errors(n);
+	for (n = 0; n < diag_count(&d); n++) {
+		expect_entry(n, rule_vec[_i].e[n].line, NULL, NULL);
+		ck_assert_str_eq(d.v[n].msg, rule_vec[_i].e[n].msg);
+	}
+}
+END_TEST
+
+/* What the rules allow. */
+static const char *const rule_ok_vec[] = {
+	MIN_L V2,
+	MIN_L "proxy_protocol = v1\naccept_proxy = v1\n",
+	MIN_L "proxy_profile = mosquitto\n" V2 "proxy_tlvs = client_cert\n",
+	MIN_L V2 "proxy_profile = hivemq\nproxy_tlvs = " ALL_TLVS "\n",
+	MIN_L V2 "proxy_profile = emqx\nproxy_tlvs = " ALL_TLVS "\n",
+	MIN_L V2 "proxy_profile = mosquitto\nproxy_tlvs = " ALL_TLVS "\n",
+	MIN_L V2 "proxy_profile = vernemq\nproxy_tlvs = ssl, cn, cipher, "
+		 "sig_alg, key_alg, authority, alpn, crc32c, unique_id, dn, "
+		 "san_uri, san_dns, cert_sha256, serial, psk_identity\n",
+	MIN_L V2 "proxy_profile = vernemq\nproxy_tlvs = none\n",
+	MIN_L V2 "proxy_custom_tlv_base = 234\nproxy_max_header = 232\n",
+	MIN_L IN "trusted_proxies = 0.0.0.0/0, ::/0\n"
+		 "proxy_header_timeout = 500ms\n",
+	MIN_L "accept_proxy = v2\ntrusted_proxies = 192.0.2.7\n",
+	MIN_L V2 IN "proxy_pass_tlvs = 0x06, 0x1F, 0x30, 0xDF, 0xE6, 0xFF\n",
+	MIN_L V2 IN "proxy_custom_tlv_base = 0xEA\n"
+		    "proxy_pass_tlvs = 0xE0, 0xE9, 0xF0\n",
+	MIN_L V2 IN "proxy_pass_tlvs =\n",
+	MIN_L "psk_file = /psk.txt\nmqtt_username = psk_identity\n"
+	      "mqtt_clientid_must_match = username\n",
+	"[listener a]\n" BASE_BIND BASE_UPSTREAM "psk_file = /psk.txt\n"
+	"mqtt_username = psk_identity\n",
+	MIN_L VERIFY_PEER "mqtt_username = cert_sha256\n"
+			  "mqtt_clientid_must_match = cn\n",
+	MIN_L VERIFY_PEER "mqtt_username = dn\nmqtt_clientid_must_match = "
+			  "san_uri\n",
+	/* a bundle served here asks for client certificates */
+	MIN_L "certs = x\nmqtt_username = cn\nmqtt_clientid_must_match = "
+	      "san_uri\n[cert x]\ncertfile = /x.pem\ncacertfile = /ca.pem\n"
+	      "verify = verify_peer\n",
+	MIN_L "certs = y, x\nmqtt_username = san_uri\n[cert x]\n"
+	      "certfile = /x.pem\ncacertfile = /ca.pem\nverify = verify_peer\n"
+	      "[cert y]\ncertfile = /y.pem\n",
+	/* the listener asks, though a bundle does not */
+	MIN_L VERIFY_PEER "certs = x\nmqtt_username = san_dns\n[cert x]\n"
+			  "certfile = /x.pem\nverify = verify_none\n",
+	/* no identity needed */
+	MIN_L "mqtt_password = drop\nmqtt_clientid_must_match = username\n",
+	MIN_L "mqtt_password = file:/p\n",
+	MIN_L "mqtt_username = keep\nmqtt_clientid_must_match = off\n",
+};
+
+START_TEST(test_rule_ok)
+{
+	load(rule_ok_vec[_i]);
+	expect_ok();
+}
+END_TEST
+
+/* proxy_profile takes exactly the names of proxyv2.c's profile table, and
+ * its error message lists them all. */
+START_TEST(test_profile_names)
+{
+	char text[512];
+	int p;
+
+	for (p = 0; p < PROXYV2_PROFILE_COUNT; p++) {
+		const char *name = proxyv2_profile_info(p)->name;
+
+		ck_assert_msg(strstr(E_PROFILE, name) != NULL, "%s", name);
+		snprintf(text, sizeof(text), MIN_L V2 "proxy_profile = %s\n",
+		    name);
+		load(text);
+		expect_ok();
+		ck_assert_int_eq(cfg->listeners[0].proxy_profile, p);
+		diag_clear(&d);
+	}
+}
+END_TEST
+
+/* The TLV names: one bit each, every bit named, the types of proxyv2.h,
+ * and every name in the error message. */
+START_TEST(test_tlv_table)
+{
+	uint32_t all = 0;
+	size_t i, j;
+
+	ck_assert_uint_eq(config_ntlvs, 18);
+	for (i = 0; i < config_ntlvs; i++) {
+		const struct config_tlv *t = &config_tlvs[i];
+
+		ck_assert_uint_eq(t->bit & (t->bit - 1), 0);
+		ck_assert_uint_eq(all & t->bit, 0);
+		all |= t->bit;
+		ck_assert_msg(strstr(E_TLV, t->name) != NULL, "%s", t->name);
+		ck_assert_msg(strstr(ALL_TLVS, t->name) != NULL, "%s", t->name);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(config_tlvs[j].name, t->name);
+		if (t->custom)
+			ck_assert_uint_le(t->type, PP2_CUSTOM_PSK_IDENTITY);
+		else
+			ck_assert(t->type <= PP2_TYPE_UNIQUE_ID ||
+			    (t->type >= PP2_TYPE_SSL &&
+				t->type <= PP2_SUBTYPE_SSL_CLIENT_CERT));
+	}
+	ck_assert_uint_eq(all, PROXYV2_T_ALL);
+	ck_assert_uint_eq(all & PROXYV2_T_NONE_SET, 0);
+	/* a few by hand */
+	ck_assert_str_eq(config_tlvs[0].name, "ssl");
+	ck_assert_uint_eq(config_tlvs[0].type, 0x20);
+	for (i = 0; i < config_ntlvs; i++) {
+		if (strcmp(config_tlvs[i].name, "authority") == 0)
+			ck_assert_uint_eq(config_tlvs[i].type, 0x02);
+		if (strcmp(config_tlvs[i].name, "client_cert") == 0)
+			ck_assert_uint_eq(config_tlvs[i].type, 0x28);
+		if (strcmp(config_tlvs[i].name, "psk_identity") == 0)
+			ck_assert(config_tlvs[i].custom &&
+			    config_tlvs[i].type == 5);
+		if (strcmp(config_tlvs[i].name, "dn") == 0)
+			ck_assert(config_tlvs[i].custom &&
+			    config_tlvs[i].type == 0);
+	}
+}
+END_TEST
+
+/* trusted_proxies, as stored. */
+static const struct {
+	const char *value;
+	const char *items;
+} trusted_vec[] = {
+	{ "127.0.0.1/32, ::1/128", "127.0.0.1/32|::1/128" },
+	{ "10.0.0.0/8", "10.0.0.0/8" },
+	{ "192.0.2.7", "192.0.2.7/32" },
+	{ "2001:DB8::1", "2001:db8::1/128" },
+	{ " 10.0.0.0/8 ,172.16.0.0/12, 192.168.0.0/16,fd00::/8 ",
+	    "10.0.0.0/8|172.16.0.0/12|192.168.0.0/16|fd00::/8" },
+	{ "0.0.0.0/0, ::/0", "0.0.0.0/0|::/0" },
+	{ "::ffff:10.0.0.0/104", "::ffff:10.0.0.0/104" },
+	{ "10.0.0.0/8, 10.0.0.0/8", "10.0.0.0/8|10.0.0.0/8" },
+};
+
+START_TEST(test_trusted_proxies)
+{
+	char text[512], buf[512];
+
+	listener_with(text, sizeof(text), "trusted_proxies",
+	    trusted_vec[_i].value);
+	load(text);
+	expect_ok();
+	ck_assert_int_eq(cfg->listeners[0].line[LKEY_TRUSTED_PROXIES], 2);
+	ck_assert_str_eq(join_cidrs(buf, sizeof(buf), &cfg->listeners[0]),
+	    trusted_vec[_i].items);
+}
+END_TEST
+
+/* The listener's prefixes are what addr_cidr_match is given. */
+START_TEST(test_trusted_match)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const struct listener_conf *l;
+
+	load(MIN_L IN "trusted_proxies = 10.0.0.0/8, 2001:db8::/32\n");
+	expect_ok();
+	l = &cfg->listeners[0];
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, "10.9.8.7", &sin.sin_addr), 1);
+	ck_assert(addr_cidr_match(l->trusted, l->ntrusted,
+	    (struct sockaddr *)&sin));
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1);
+	ck_assert(!addr_cidr_match(l->trusted, l->ntrusted,
+	    (struct sockaddr *)&sin));
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:10.1.1.1",
+			     &sin6.sin6_addr), 1);
+	ck_assert(addr_cidr_match(l->trusted, l->ntrusted,
+	    (struct sockaddr *)&sin6));
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::5", &sin6.sin6_addr),
+	    1);
+	ck_assert(addr_cidr_match(l->trusted, l->ntrusted,
+	    (struct sockaddr *)&sin6));
+	ck_assert_int_eq(inet_pton(AF_INET6, "::1", &sin6.sin6_addr), 1);
+	ck_assert(!addr_cidr_match(l->trusted, l->ntrusted,
+	    (struct sockaddr *)&sin6));
+}
+END_TEST
+
+/* proxy_pass_tlvs, as the types it sets. */
+static const struct {
+	const char *value;
+	unsigned types[6]; /* 0-terminated */
+} pass_vec[] = {
+	{ "0xEA", { 0xEA } },
+	{ "234", { 0xEA } },
+	{ "0xea, 0XEE,6", { 6, 0xEA, 0xEE } },
+	{ " 0x06 , 0xff,0X1f, 48 ", { 6, 0x1F, 0x30, 0xFF } },
+	{ "255", { 0xFF } },
+	{ "0x00000006", { 6 } },
+	{ "0xEA, 234, 0xea", { 0xEA } },
+	{ "", { 0 } },
+};
+
+START_TEST(test_pass_tlvs)
+{
+	const struct listener_conf *l;
+	char text[512];
+	unsigned t;
+
+	listener_with(text, sizeof(text), "proxy_pass_tlvs",
+	    pass_vec[_i].value);
+	load(text);
+	expect_ok();
+	l = &cfg->listeners[0];
+	for (t = 0; t < 300; t++) {
+		bool want = false;
+		size_t j;
+
+		for (j = 0; pass_vec[_i].types[j] != 0; j++)
+			if (pass_vec[_i].types[j] == t)
+				want = true;
+		ck_assert_msg(listener_passes_tlv(l, t) == want, "type 0x%02X",
+		    t);
+	}
+}
+END_TEST
+
+/* upstream = unix:/path gives an AF_UNIX address; bind refuses one. */
+START_TEST(test_unix_upstream)
+{
+	const struct sockaddr_un *sun;
+	const struct listener_conf *l;
+	char buf[ADDR_STRLEN];
+
+	load("[listener a]\n" BASE_BIND "upstream = unix:/run/mosquitto/m.sock"
+	     "   ; a broker on a UNIX socket\n" BASE_CERT);
+	expect_ok();
+	l = &cfg->listeners[0];
+	sun = (const struct sockaddr_un *)&l->upstream.ss;
+	ck_assert_int_eq(sun->sun_family, AF_UNIX);
+	ck_assert_str_eq(sun->sun_path, "/run/mosquitto/m.sock");
+	ck_assert_uint_eq(l->upstream.len,
+	    offsetof(struct sockaddr_un, sun_path) + 22);
+	addr_format(&l->upstream, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "unix:/run/mosquitto/m.sock");
+
+	/* the longest path */
+	load("[listener a]\n" BASE_BIND "upstream = unix:/" P107 "\n" BASE_CERT);
+	expect_ok();
+	ck_assert_uint_eq(cfg->listeners[0].upstream.len,
+	    sizeof(struct sockaddr_un));
+
+	/* several listeners may share one UNIX upstream, and a PROXY
+	 * header goes to it as to a TCP one */
+	load("[listener a]\n" BASE_BIND "upstream = unix:/x\n" BASE_CERT V2
+	     "[listener b]\nbind = 127.0.0.1:8884\nupstream = unix:/x\n"
+	     BASE_CERT);
+	expect_ok();
+
+	diag_clear(&d);
+	load("[listener a]\nbind = unix:/run/mqgate.sock\n" BASE_UPSTREAM
+	     BASE_CERT);
+	expect_errors(1);
+	expect_entry(0, 2, NULL, NULL);
+	ck_assert_str_eq(d.v[0].msg,
+	    "bind: invalid value 'unix:/run/mqgate.sock': a UNIX socket "
+	    "cannot be bound; bind takes host:port");
+}
+END_TEST
+
+/* Everything wrong at once: every problem, each at its line. */
+START_TEST(test_many_proxy_errors)
+{
+	load(MIN_L                                  /* 1-4 */
+	    "proxy_profile = vernemq\n"              /* 5 */
+	    "proxy_tlvs = group, cn\n"               /* 6 */
+	    "proxy_custom_tlv_base = 0xF0\n"         /* 7 */
+	    "trusted_proxies = 10.0.0.1/8\n"         /* 8 */
+	    "proxy_pass_tlvs = 0x22, 0xEA\n"         /* 9 */
+	    "mqtt_username = psk_identity\n"         /* 10 */
+	    "mqtt_password = file:\n"                /* 11 */
+	    "mqtt_clientid_must_match = cn\n"        /* 12 */
+	    "mqtt_max_connect = 100\n"               /* 13 */
+	    "upstream = unix:x\n");                  /* 14 */
+	expect_errors(15);
+	expect_entry(0, 7, "proxy_custom_tlv_base: invalid value '0xF0': "
+			   "expected a TLV type", NULL);
+	expect_entry(1, 8, "trusted_proxies: invalid value '10.0.0.1/8': host "
+			   "bits set", NULL);
+	expect_entry(2, 11, "mqtt_password: invalid value 'file:': file: needs "
+			    "the path", NULL);
+	expect_entry(3, 13, "mqtt_max_connect: invalid value '100'", NULL);
+	expect_entry(4, 14, "upstream: duplicate key (first set on line 3)",
+	    NULL);
+	expect_entry(5, 5, "proxy_profile" NEEDS_V2, NULL);
+	expect_entry(6, 6, "proxy_tlvs" NEEDS_V2, NULL);
+	expect_entry(7, 7, "proxy_custom_tlv_base" NEEDS_V2, NULL);
+	expect_entry(8, 8, "trusted_proxies" NEEDS_IN, NULL);
+	expect_entry(9, 9, "proxy_pass_tlvs" NEEDS_V2, NULL);
+	expect_entry(10, 9, "proxy_pass_tlvs" NEEDS_IN, NULL);
+	expect_entry(11, 6, VERNE "group (0x26)", NULL);
+	expect_entry(12, 9, "proxy_pass_tlvs: 0x22 is written by mqgate itself",
+	    NULL);
+	expect_entry(13, 10, "mqtt_username: needs psk_file", NULL);
+	expect_entry(14, 12, "mqtt_clientid_must_match" NO_CERT, NULL);
 }
 END_TEST
 
@@ -2680,6 +3453,28 @@ START_TEST(test_relative_path)
 }
 END_TEST
 
+/* mqtt_password = file:PATH resolves PATH like the other file keys. */
+START_TEST(test_mqtt_password_path)
+{
+	const struct listener_conf *l;
+	size_t i;
+
+	for (i = 0; i < nitems(path_vec); i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), MIN_L "mqtt_password = file:%s\n",
+		    path_vec[i].value);
+		config_free(cfg);
+		cfg = config_load_string(text, path_vec[i].name, &d);
+		expect_ok();
+		l = &cfg->listeners[0];
+		ck_assert_int_eq(l->mqtt_password, MQTT_PASS_FILE);
+		ck_assert_str_eq(l->mqtt_password_file, path_vec[i].path);
+		ck_assert(listener_binds_mqtt(l));
+	}
+}
+END_TEST
+
 /* Without a name, problems carry no file. */
 START_TEST(test_no_name)
 {
@@ -2771,6 +3566,20 @@ static const char example[] =
     "allow_san_uri = spiffe://example.com/*\n"
     "alpn = mqtt, x-amzn-mqtt-ca\n"
     "alpn_strict = false\n"
+    "proxy_protocol = v2         ; off | v1 | v2\n"
+    "proxy_profile = emqx\n"
+    "proxy_tlvs = ssl, cn, dn, crc32c\n"
+    "proxy_custom_tlv_base = 0xE0\n"
+    "proxy_max_header = 1024\n"
+    "accept_proxy = any          ; off | v1 | v2 | any\n"
+    "trusted_proxies = 10.0.0.0/8, 127.0.0.1, ::1/128\n"
+    "proxy_header_timeout = 3\n"
+    "proxy_pass_tlvs = 0xEA, 0xEE\n"
+    "mqtt_username = cn\n"
+    "mqtt_password = file:broker.pass\n"
+    "mqtt_clientid_must_match = username\n"
+    "mqtt_connect_timeout = 10\n"
+    "mqtt_max_connect = 65536\n"
     "\n"
     "[cert tenant-a]             ; a bundle\n"
     "certfile = tenant-a.pem\n"
@@ -2868,6 +3677,26 @@ START_TEST(test_example)
 	ck_assert_uint_eq(l->alpn_len, 20);
 	ck_assert_mem_eq(l->alpn, "\x04mqtt\x0ex-amzn-mqtt-ca", 20);
 	ck_assert_int_eq(l->alpn_strict, false);
+	ck_assert_int_eq(l->proxy_protocol, PROXY_OUT_V2);
+	ck_assert_int_eq(l->proxy_profile, PROXYV2_PROFILE_EMQX);
+	ck_assert_uint_eq(l->proxy_tlvs, PROXYV2_T_SSL | PROXYV2_T_CN |
+		PROXYV2_T_DN | PROXYV2_T_CRC32C);
+	ck_assert_uint_eq(l->proxy_custom_base, 0xE0);
+	ck_assert_int_eq(l->proxy_max_header, 1024);
+	ck_assert_uint_eq(l->accept_proxy, PROXY_IN_ANY);
+	ck_assert_str_eq(join_cidrs(buf, sizeof(buf), l),
+	    "10.0.0.0/8|127.0.0.1/32|::1/128");
+	ck_assert_int_eq(l->proxy_header_timeout_ms, 3000);
+	for (i = 0; i < 256; i++)
+		ck_assert_int_eq(listener_passes_tlv(l, (unsigned)i),
+		    i == 0xEA || i == 0xEE);
+	ck_assert_int_eq(l->mqtt_username, MQTT_USER_CN);
+	ck_assert_int_eq(l->mqtt_password, MQTT_PASS_FILE);
+	ck_assert_str_eq(l->mqtt_password_file, "/etc/mqgate/broker.pass");
+	ck_assert_int_eq(l->mqtt_clientid_must_match, MQTT_CID_USERNAME);
+	ck_assert_int_eq(l->mqtt_connect_timeout_ms, 10000);
+	ck_assert_int_eq(l->mqtt_max_connect, 65536);
+	ck_assert(listener_binds_mqtt(l));
 	/* every listener key on its own line, in the order of enum
 	 * listener_key; sni belongs to [cert] */
 	ck_assert_int_eq(l->line[LKEY_BIND], 13);
@@ -2877,11 +3706,12 @@ START_TEST(test_example)
 		ck_assert_int_eq(l->line[i], i == LKEY_SNI ? 0 : want);
 	}
 	ck_assert_int_eq(l->line[LKEY_ALPN_STRICT], 50);
+	ck_assert_int_eq(l->line[LKEY_MQTT_MAX_CONNECT], 64);
 
 	ck_assert_uint_eq(cfg->ncerts, 2);
 	b = config_cert(cfg, "tenant-a");
 	ck_assert_ptr_eq(b, &cfg->certs[0]);
-	ck_assert_int_eq(b->header_line, 52);
+	ck_assert_int_eq(b->header_line, 66);
 	ck_assert_str_eq(b->tls.certfile, "/etc/mqgate/tenant-a.pem");
 	ck_assert_str_eq(b->tls.keyfile, "/etc/mqgate/tenant-a.key");
 	ck_assert_str_eq(b->tls.key_password, "secret");
@@ -2915,19 +3745,19 @@ START_TEST(test_example)
 		if (!cert_key(k))
 			ck_assert_int_eq(b->line[i], 0);
 		else
-			ck_assert_msg(b->line[i] > 52 && b->line[i] < 71,
+			ck_assert_msg(b->line[i] > 66 && b->line[i] < 85,
 			    "%s in [cert tenant-a] on line %d", k->name,
 			    b->line[i]);
 	}
-	ck_assert_int_eq(b->line[LKEY_SNI], 59);
-	ck_assert_int_eq(b->line[LKEY_ALLOW_SAN_URI], 70);
+	ck_assert_int_eq(b->line[LKEY_SNI], 73);
+	ck_assert_int_eq(b->line[LKEY_ALLOW_SAN_URI], 84);
 
 	b = config_cert(cfg, "tenant-b");
-	ck_assert_int_eq(b->header_line, 72);
+	ck_assert_int_eq(b->header_line, 86);
 	ck_assert_str_eq(b->tls.keyfile, "/etc/mqgate/b.pem");
 	ck_assert_uint_eq(b->nsni, 1);
 	ck_assert_str_eq(b->sni[0], "b.example.com");
-	ck_assert_int_eq(b->line[LKEY_SNI], 74);
+	ck_assert_int_eq(b->line[LKEY_SNI], 88);
 }
 END_TEST
 
@@ -3032,6 +3862,9 @@ static const char oom_errors[] =
     "bind = 127.0.0.1:8883\nverify = verify_peer\n"
     "certs = x, nope, y\nalpn = mqtt,,x\nalpn_strict = on\n"
     "allow_cn = a,,b\nocsp_stapling = on\nocsp_staple_file = s.der\n"
+    "trusted_proxies = 10.0.0.0/8, 10.0.0.1/8\nproxy_tlvs = ssl, none\n"
+    "proxy_pass_tlvs = 0x03, 0xEA, 0\nmqtt_password = file:pw\n"
+    "mqtt_username = dn\nproxy_profile = vernemq\n"
     "[cert x]\nverify = verify_peer\nsni = *.com\nbind = 1.2.3.4:1\n"
     "sni = a.example.com, b.example.com\nallow_ou = [x\n"
     "[cert]\ncertfile = n.pem\n[cert x]\ncertfile = x2.pem\n"
@@ -3186,6 +4019,13 @@ config_suite(void)
 	tcase_add_test(tc, test_long_listener_name);
 	tcase_add_test(tc, test_many_listeners);
 	tcase_add_test(tc, test_config_listener);
+	tcase_add_test(tc, test_profile_names);
+	tcase_add_test(tc, test_tlv_table);
+	tcase_add_loop_test(tc, test_trusted_proxies, 0,
+	    (int)nitems(trusted_vec));
+	tcase_add_test(tc, test_trusted_match);
+	tcase_add_loop_test(tc, test_pass_tlvs, 0, (int)nitems(pass_vec));
+	tcase_add_test(tc, test_unix_upstream);
 	tcase_add_test(tc, test_example);
 	suite_add_tcase(s, tc);
 
@@ -3229,6 +4069,9 @@ config_suite(void)
 	tcase_add_test(tc, test_missing_all_required);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_many_cert_errors);
+	tcase_add_loop_test(tc, test_rule, 0, (int)nitems(rule_vec));
+	tcase_add_loop_test(tc, test_rule_ok, 0, (int)nitems(rule_ok_vec));
+	tcase_add_test(tc, test_many_proxy_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lines");
@@ -3252,6 +4095,7 @@ config_suite(void)
 	tcase_add_test(tc, test_file_is_directory);
 	tcase_add_test(tc, test_file_relative_dir);
 	tcase_add_loop_test(tc, test_relative_path, 0, (int)nitems(path_vec));
+	tcase_add_test(tc, test_mqtt_password_path);
 	tcase_add_test(tc, test_no_name);
 	tcase_add_test(tc, test_null_diag);
 	tcase_add_test(tc, test_diag_not_empty);
