@@ -936,6 +936,64 @@ START_TEST(test_tlv_cap)
 }
 END_TEST
 
+/*
+ * proxy_tlvs' words: every bit 0..17 has a name that maps back to it, the
+ * names are distinct, and anything else has no name or bit.
+ */
+START_TEST(test_tlv_names)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} known[] = {
+		{ "alpn", PROXYV2_T_ALPN },
+		{ "authority", PROXYV2_T_AUTHORITY },
+		{ "crc32c", PROXYV2_T_CRC32C },
+		{ "unique_id", PROXYV2_T_UNIQUE_ID },
+		{ "ssl", PROXYV2_T_SSL },
+		{ "cn", PROXYV2_T_CN },
+		{ "cipher", PROXYV2_T_CIPHER },
+		{ "sig_alg", PROXYV2_T_SIG_ALG },
+		{ "key_alg", PROXYV2_T_KEY_ALG },
+		{ "group", PROXYV2_T_GROUP },
+		{ "sig_scheme", PROXYV2_T_SIG_SCHEME },
+		{ "client_cert", PROXYV2_T_CLIENT_CERT },
+		{ "dn", PROXYV2_T_DN },
+		{ "san_uri", PROXYV2_T_SAN_URI },
+		{ "san_dns", PROXYV2_T_SAN_DNS },
+		{ "cert_sha256", PROXYV2_T_CERT_SHA256 },
+		{ "serial", PROXYV2_T_SERIAL },
+		{ "psk_identity", PROXYV2_T_PSK_IDENTITY },
+	};
+	static const uint32_t no_bit[] = { 0, 1u << 18, PROXYV2_T_PASSED,
+		1u << 31, 3, PROXYV2_T_ALL, PROXYV2_T_CN | PROXYV2_T_DN,
+		0xffffffffu };
+	static const char *const no_name[] = { "", "bogus", "c", "cnx", "cn ",
+		" cn", "passed", "psk", "san", "alpn,cn" };
+	const char *names[18];
+	size_t i, j;
+
+	ck_assert_uint_eq(nitems(known), 18);
+	ck_assert_uint_eq(PROXYV2_T_ALL, (1u << 18) - 1);
+	for (i = 0; i < 18; i++) {
+		names[i] = proxyv2_tlv_name(1u << i);
+		ck_assert_ptr_nonnull(names[i]);
+		ck_assert_uint_gt(strlen(names[i]), 0);
+		ck_assert_uint_eq(proxyv2_tlv_bit(names[i]), 1u << i);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(names[i], names[j]);
+	}
+	for (i = 0; i < nitems(known); i++) {
+		ck_assert_str_eq(proxyv2_tlv_name(known[i].bit), known[i].name);
+		ck_assert_uint_eq(proxyv2_tlv_bit(known[i].name), known[i].bit);
+	}
+	for (i = 0; i < nitems(no_bit); i++)
+		ck_assert_ptr_null(proxyv2_tlv_name(no_bit[i]));
+	for (i = 0; i < nitems(no_name); i++)
+		ck_assert_uint_eq(proxyv2_tlv_bit(no_name[i]), 0);
+}
+END_TEST
+
 Suite *
 proxyv2_suite(void)
 {
@@ -973,6 +1031,10 @@ proxyv2_suite(void)
 	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_tlv_iter);
 	tcase_add_test(tc, test_tlv_cap);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tlv names");
+	tcase_add_test(tc, test_tlv_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -63,3 +63,13 @@ tests_unit_check_mqtt_SOURCES = tests/unit/check_mqtt.c tests/unit/unit.h src/mq
 tests_unit_check_mqtt_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_mqtt_LDADD = $(CHECK_LIBS)
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_mqtt_bind
+TESTS += tests/unit/check_mqtt_bind
+tests_unit_check_mqtt_bind_SOURCES = tests/unit/check_mqtt_bind.c tests/unit/unit.h \
+	src/mqtt_bind.c src/mqtt_bind.h src/mqtt.c src/mqtt.h
+# tls_info.h (struct tls_facts) includes OpenSSL's headers; nothing links it.
+tests_unit_check_mqtt_bind_CFLAGS = $(UNIT_CFLAGS) $(OPENSSL_CFLAGS)
+tests_unit_check_mqtt_bind_LDADD = $(CHECK_LIBS)
+endif
