@@ -104,6 +104,8 @@ check_client_id(const struct listener_conf *l, const struct tls_facts *f,
 	char shown[72];
 	size_t i;
 
+	if (l->mqtt_clientid_must_match == MQTT_CID_OFF)
+		return 0; /* an empty id is the broker's to assign */
 	if (id->len == 0) {
 		snprintf(why, cap, "empty client id (mqtt_clientid_must_match)");
 		return MQTT_RC_CLIENT_ID;
