@@ -28,7 +28,8 @@ struct mqtt_bind {
  * MQTT 5 reason to refuse with: MQTT_RC_NOT_AUTHORIZED (0x87) when the
  * identity the listener binds is missing (no verified certificate, no such
  * field in it, no PSK) or cannot be an MQTT username, MQTT_RC_CLIENT_ID
- * (0x85) when the client id is empty or does not match. out->why says why.
+ * (0x85) when mqtt_clientid_must_match is on and the client id is empty or
+ * does not match. out->why says why.
  */
 int mqtt_bind_judge(const struct listener_conf *l, const struct tls_facts *f,
     const struct mqtt_connect *c, const unsigned char *secret, size_t len,
