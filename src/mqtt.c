@@ -431,8 +431,20 @@ mqtt_connect_parse(
 	if ((e = rd_fixed(&r, &rl)) != 0)
 		return e == NEED ? 0 : e;
 	total = r.pos + rl;
-	if (total > max)
+	if (total > max) {
+		struct mqtt_slice name;
+		uint8_t lv;
+
+		/* Learn the level if it is there, so that an MQTT 5 client
+		 * can be told 0x95 Packet too large. */
+		if (rd_bin(&r, &name) == 0 && rd_u8(&r, &lv) == 0 &&
+		    ((name.len == 4 && memcmp(name.p, "MQTT", 4) == 0 &&
+			 (lv == MQTT_V311 || lv == MQTT_V5)) ||
+			(name.len == 6 && memcmp(name.p, "MQIsdp", 6) == 0 &&
+			    lv == MQTT_V31)))
+			out->version = lv;
 		return MQTT_ERR_TOO_BIG;
+	}
 	out->pkt = buf;
 	out->pkt_len = total;
 	out->hdr_len = r.pos;

@@ -114,7 +114,8 @@ struct mqtt_connect {
  * bytes showing them have arrived, so a prefix may already fail.
  * Returns 0 when more bytes are needed, the packet's length (> 0) once it
  * is complete and valid (*out filled in), or a negative enum mqtt_err
- * (out->version set if parsing got that far, for the refusal's CONNACK).
+ * (out->version set if parsing got that far, for the refusal's CONNACK;
+ * for MQTT_ERR_TOO_BIG, if the protocol name and level are in buf).
  * A non-minimal Remaining Length is accepted (mqtt_connect_encode writes
  * the minimal one). Semantic checks (an empty client id with clean session
  * off in 3.1.1, 3.1's 23-character limit) are the caller's: see client_id.

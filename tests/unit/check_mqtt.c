@@ -163,6 +163,8 @@ START_TEST(test_ok)
 	ck_assert_int_eq(mqtt_connect_parse(b, len, len, &c), (int)len);
 	ck_assert_int_eq(
 	    mqtt_connect_parse(b, len, len - 1, &c), MQTT_ERR_TOO_BIG);
+	/* too big, but the level is known: MQTT 5 hears 0x95 */
+	ck_assert_int_eq(c.version, ok_vec[_i].version);
 	free(b);
 }
 END_TEST
@@ -541,6 +543,10 @@ START_TEST(test_long)
 	ck_assert_uint_eq(c.client_id.len, idlen);
 	ck_assert_int_eq(
 	    mqtt_connect_parse(b, 3, len - 1, &c), MQTT_ERR_TOO_BIG);
+	ck_assert_int_eq(c.version, 0); /* the level has not arrived */
+	ck_assert_int_eq(
+	    mqtt_connect_parse(b, 10, len - 1, &c), MQTT_ERR_TOO_BIG);
+	ck_assert_int_eq(c.version, MQTT_V311);
 	ck_assert_int_eq(mqtt_connect_parse(b, 2, len - 1, &c), 0);
 	free(b);
 }
