@@ -717,14 +717,14 @@ check_proxy(struct parse *p, const struct listener_conf *l)
 	pi = proxyv2_profile_info((enum proxyv2_profile)l->proxy_profile);
 	refused = pi != NULL
 	    ? l->proxy_tlvs & ~PROXYV2_T_NONE_SET & ~pi->allowed : 0;
-	for (i = 0; i < config_ntlvs && refused != 0; i++)
-		if ((refused & config_tlvs[i].bit) != 0)
+	for (i = 0; i < proxyv2_ntlv_words && refused != 0; i++)
+		if ((refused & proxyv2_tlv_words[i].bit) != 0)
 			diag_add(p->d, p->file, l->line[LKEY_PROXY_TLVS],
 			    "proxy_tlvs: proxy_profile %s does not accept %s "
 			    "(0x%02X)",
-			    pi->name, config_tlvs[i].name,
-			    config_tlvs[i].type +
-				(config_tlvs[i].custom ? l->proxy_custom_base
+			    pi->name, proxyv2_tlv_words[i].name,
+			    proxyv2_tlv_words[i].type +
+				(proxyv2_tlv_words[i].custom ? l->proxy_custom_base
 						       : 0));
 	for (t = 0; t < 256; t++)
 		if (listener_passes_tlv(l, t) && written_by_mqgate(l, t))

@@ -634,30 +634,6 @@ static const char *const mqtt_user_names[] = { "keep", "cn", "dn",
 static const char *const mqtt_cid_names[] = { "off", "cn", "san_uri",
 	"username", NULL };
 
-const struct config_tlv config_tlvs[] = {
-	{ "ssl", PROXYV2_T_SSL, PP2_TYPE_SSL, false },
-	{ "cn", PROXYV2_T_CN, PP2_SUBTYPE_SSL_CN, false },
-	{ "cipher", PROXYV2_T_CIPHER, PP2_SUBTYPE_SSL_CIPHER, false },
-	{ "sig_alg", PROXYV2_T_SIG_ALG, PP2_SUBTYPE_SSL_SIG_ALG, false },
-	{ "key_alg", PROXYV2_T_KEY_ALG, PP2_SUBTYPE_SSL_KEY_ALG, false },
-	{ "group", PROXYV2_T_GROUP, PP2_SUBTYPE_SSL_GROUP, false },
-	{ "sig_scheme", PROXYV2_T_SIG_SCHEME, PP2_SUBTYPE_SSL_SIG_SCHEME,
-	    false },
-	{ "client_cert", PROXYV2_T_CLIENT_CERT, PP2_SUBTYPE_SSL_CLIENT_CERT,
-	    false },
-	{ "authority", PROXYV2_T_AUTHORITY, PP2_TYPE_AUTHORITY, false },
-	{ "alpn", PROXYV2_T_ALPN, PP2_TYPE_ALPN, false },
-	{ "crc32c", PROXYV2_T_CRC32C, PP2_TYPE_CRC32C, false },
-	{ "unique_id", PROXYV2_T_UNIQUE_ID, PP2_TYPE_UNIQUE_ID, false },
-	{ "dn", PROXYV2_T_DN, PP2_CUSTOM_DN, true },
-	{ "san_uri", PROXYV2_T_SAN_URI, PP2_CUSTOM_SAN_URI, true },
-	{ "san_dns", PROXYV2_T_SAN_DNS, PP2_CUSTOM_SAN_DNS, true },
-	{ "cert_sha256", PROXYV2_T_CERT_SHA256, PP2_CUSTOM_CERT_SHA256, true },
-	{ "serial", PROXYV2_T_SERIAL, PP2_CUSTOM_SERIAL, true },
-	{ "psk_identity", PROXYV2_T_PSK_IDENTITY, PP2_CUSTOM_PSK_IDENTITY,
-	    true },
-};
-const size_t config_ntlvs = nitems(config_tlvs);
 
 static int
 set_proxy_protocol(struct config *c MQ_UNUSED, const struct config_target *to,
@@ -694,8 +670,8 @@ tlv_name_ok(char *item, const char **why)
 
 	if (strcmp(item, "none") == 0)
 		return 0;
-	for (i = 0; i < config_ntlvs; i++)
-		if (strcmp(item, config_tlvs[i].name) == 0)
+	for (i = 0; i < proxyv2_ntlv_words; i++)
+		if (strcmp(item, proxyv2_tlv_words[i].name) == 0)
 			return 0;
 	return bad(why, "unknown TLV (expected ssl, cn, cipher, sig_alg, "
 			"key_alg, group, sig_scheme, client_cert, authority, "
@@ -721,9 +697,9 @@ set_proxy_tlvs(struct config *c MQ_UNUSED, const struct config_target *to,
 	for (i = 0; i < n; i++) {
 		uint32_t bit = PROXYV2_T_NONE_SET;
 
-		for (j = 0; j < config_ntlvs; j++)
-			if (strcmp(v[i], config_tlvs[j].name) == 0)
-				bit = config_tlvs[j].bit;
+		for (j = 0; j < proxyv2_ntlv_words; j++)
+			if (strcmp(v[i], proxyv2_tlv_words[j].name) == 0)
+				bit = proxyv2_tlv_words[j].bit;
 		if ((bits & bit) != 0) {
 			config_strv_free(v, n);
 			return bad(why, "a TLV is named twice");

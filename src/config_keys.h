@@ -60,20 +60,6 @@ struct config_key {
 extern const struct config_key config_keys[];
 extern const size_t config_nkeys;
 
-/*
- * The names of proxy_tlvs: each with its PROXYV2_T_* bit and TLV type (for
- * a custom TLV, the offset from proxy_custom_tlv_base).
- */
-struct config_tlv {
-	const char *name;
-	uint32_t bit;
-	unsigned type;
-	bool custom;
-};
-
-extern const struct config_tlv config_tlvs[];
-extern const size_t config_ntlvs;
-
 /* Ranges of proxy_custom_tlv_base (the six custom TLVs stay within
  * 0xE0..0xEF) and of a non-zero proxy_max_header (the 16-byte fixed part
  * and a UNIX address block, up to 16 + 65535). */

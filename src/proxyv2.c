@@ -56,20 +56,40 @@ static const struct proxyv2_profile_info PROFILES[PROXYV2_PROFILE_COUNT] = {
 	    PROXYV2_T_ALL, 0, 0 },
 };
 
-/* proxy_tlvs' words, by bit number. */
-static const char *const TLV_NAMES[] = { "alpn", "authority", "crc32c",
-	"unique_id", "ssl", "cn", "cipher", "sig_alg", "key_alg", "group",
-	"sig_scheme", "client_cert", "dn", "san_uri", "san_dns", "cert_sha256",
-	"serial", "psk_identity" };
+const struct proxyv2_tlv_word proxyv2_tlv_words[] = {
+	{ "ssl", PROXYV2_T_SSL, PP2_TYPE_SSL, false },
+	{ "cn", PROXYV2_T_CN, PP2_SUBTYPE_SSL_CN, false },
+	{ "cipher", PROXYV2_T_CIPHER, PP2_SUBTYPE_SSL_CIPHER, false },
+	{ "sig_alg", PROXYV2_T_SIG_ALG, PP2_SUBTYPE_SSL_SIG_ALG, false },
+	{ "key_alg", PROXYV2_T_KEY_ALG, PP2_SUBTYPE_SSL_KEY_ALG, false },
+	{ "group", PROXYV2_T_GROUP, PP2_SUBTYPE_SSL_GROUP, false },
+	{ "sig_scheme", PROXYV2_T_SIG_SCHEME, PP2_SUBTYPE_SSL_SIG_SCHEME,
+	    false },
+	{ "client_cert", PROXYV2_T_CLIENT_CERT, PP2_SUBTYPE_SSL_CLIENT_CERT,
+	    false },
+	{ "authority", PROXYV2_T_AUTHORITY, PP2_TYPE_AUTHORITY, false },
+	{ "alpn", PROXYV2_T_ALPN, PP2_TYPE_ALPN, false },
+	{ "crc32c", PROXYV2_T_CRC32C, PP2_TYPE_CRC32C, false },
+	{ "unique_id", PROXYV2_T_UNIQUE_ID, PP2_TYPE_UNIQUE_ID, false },
+	{ "dn", PROXYV2_T_DN, PP2_CUSTOM_DN, true },
+	{ "san_uri", PROXYV2_T_SAN_URI, PP2_CUSTOM_SAN_URI, true },
+	{ "san_dns", PROXYV2_T_SAN_DNS, PP2_CUSTOM_SAN_DNS, true },
+	{ "cert_sha256", PROXYV2_T_CERT_SHA256, PP2_CUSTOM_CERT_SHA256, true },
+	{ "serial", PROXYV2_T_SERIAL, PP2_CUSTOM_SERIAL, true },
+	{ "psk_identity", PROXYV2_T_PSK_IDENTITY, PP2_CUSTOM_PSK_IDENTITY,
+	    true },
+};
+const size_t proxyv2_ntlv_words =
+    sizeof(proxyv2_tlv_words) / sizeof(proxyv2_tlv_words[0]);
 
 const char *
 proxyv2_tlv_name(uint32_t bit)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(TLV_NAMES) / sizeof(TLV_NAMES[0]); i++)
-		if (bit == 1u << i)
-			return TLV_NAMES[i];
+	for (i = 0; i < proxyv2_ntlv_words; i++)
+		if (bit == proxyv2_tlv_words[i].bit)
+			return proxyv2_tlv_words[i].name;
 	return NULL;
 }
 
@@ -78,9 +98,9 @@ proxyv2_tlv_bit(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(TLV_NAMES) / sizeof(TLV_NAMES[0]); i++)
-		if (strcmp(name, TLV_NAMES[i]) == 0)
-			return 1u << i;
+	for (i = 0; i < proxyv2_ntlv_words; i++)
+		if (strcmp(name, proxyv2_tlv_words[i].name) == 0)
+			return proxyv2_tlv_words[i].bit;
 	return 0;
 }
 

@@ -130,6 +130,20 @@ enum proxyv2_tlv_bit {
 	    PROXYV2_T_KEY_ALG | PROXYV2_T_GROUP | PROXYV2_T_SIG_SCHEME |       \
 	    PROXYV2_T_CLIENT_CERT)
 
+/*
+ * The proxy_tlvs words, in the order the documentation lists them: each
+ * with its PROXYV2_T_* bit and TLV type (for a custom TLV, the offset from
+ * the custom base).
+ */
+struct proxyv2_tlv_word {
+	const char *name;
+	uint32_t bit;
+	unsigned type;
+	bool custom;
+};
+extern const struct proxyv2_tlv_word proxyv2_tlv_words[];
+extern const size_t proxyv2_ntlv_words;
+
 /* The proxy_tlvs name of one PROXYV2_T_* bit ("cn", ...), or NULL. */
 const char *proxyv2_tlv_name(uint32_t bit);
 

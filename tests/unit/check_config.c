@@ -2676,9 +2676,9 @@ START_TEST(test_tlv_table)
 	uint32_t all = 0;
 	size_t i, j;
 
-	ck_assert_uint_eq(config_ntlvs, 18);
-	for (i = 0; i < config_ntlvs; i++) {
-		const struct config_tlv *t = &config_tlvs[i];
+	ck_assert_uint_eq(proxyv2_ntlv_words, 18);
+	for (i = 0; i < proxyv2_ntlv_words; i++) {
+		const struct proxyv2_tlv_word *t = &proxyv2_tlv_words[i];
 
 		ck_assert_uint_eq(t->bit & (t->bit - 1), 0);
 		ck_assert_uint_eq(all & t->bit, 0);
@@ -2686,7 +2686,7 @@ START_TEST(test_tlv_table)
 		ck_assert_msg(strstr(E_TLV, t->name) != NULL, "%s", t->name);
 		ck_assert_msg(strstr(ALL_TLVS, t->name) != NULL, "%s", t->name);
 		for (j = 0; j < i; j++)
-			ck_assert_str_ne(config_tlvs[j].name, t->name);
+			ck_assert_str_ne(proxyv2_tlv_words[j].name, t->name);
 		if (t->custom)
 			ck_assert_uint_le(t->type, PP2_CUSTOM_PSK_IDENTITY);
 		else
@@ -2697,19 +2697,19 @@ START_TEST(test_tlv_table)
 	ck_assert_uint_eq(all, PROXYV2_T_ALL);
 	ck_assert_uint_eq(all & PROXYV2_T_NONE_SET, 0);
 	/* a few by hand */
-	ck_assert_str_eq(config_tlvs[0].name, "ssl");
-	ck_assert_uint_eq(config_tlvs[0].type, 0x20);
-	for (i = 0; i < config_ntlvs; i++) {
-		if (strcmp(config_tlvs[i].name, "authority") == 0)
-			ck_assert_uint_eq(config_tlvs[i].type, 0x02);
-		if (strcmp(config_tlvs[i].name, "client_cert") == 0)
-			ck_assert_uint_eq(config_tlvs[i].type, 0x28);
-		if (strcmp(config_tlvs[i].name, "psk_identity") == 0)
-			ck_assert(config_tlvs[i].custom &&
-			    config_tlvs[i].type == 5);
-		if (strcmp(config_tlvs[i].name, "dn") == 0)
-			ck_assert(config_tlvs[i].custom &&
-			    config_tlvs[i].type == 0);
+	ck_assert_str_eq(proxyv2_tlv_words[0].name, "ssl");
+	ck_assert_uint_eq(proxyv2_tlv_words[0].type, 0x20);
+	for (i = 0; i < proxyv2_ntlv_words; i++) {
+		if (strcmp(proxyv2_tlv_words[i].name, "authority") == 0)
+			ck_assert_uint_eq(proxyv2_tlv_words[i].type, 0x02);
+		if (strcmp(proxyv2_tlv_words[i].name, "client_cert") == 0)
+			ck_assert_uint_eq(proxyv2_tlv_words[i].type, 0x28);
+		if (strcmp(proxyv2_tlv_words[i].name, "psk_identity") == 0)
+			ck_assert(proxyv2_tlv_words[i].custom &&
+			    proxyv2_tlv_words[i].type == 5);
+		if (strcmp(proxyv2_tlv_words[i].name, "dn") == 0)
+			ck_assert(proxyv2_tlv_words[i].custom &&
+			    proxyv2_tlv_words[i].type == 0);
 	}
 }
 END_TEST
