@@ -22,7 +22,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t_crl.sh \
 	tests/integration/t_crl_fetch.sh \
 	tests/integration/t_ocsp.sh \
-	tests/integration/t_mqtt_identity.sh
+	tests/integration/t_mqtt_identity.sh \
+	tests/integration/t_proxy_out.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
@@ -30,3 +31,4 @@ EXTRA_DIST += tests/integration/abuse.py tests/integration/abuse.sh
 EXTRA_DIST += tests/integration/mqtt_tls_client.py tests/integration/fake_upstream.py
 EXTRA_DIST += tests/integration/pki.sh tests/integration/crl_pki.sh
 EXTRA_DIST += tests/integration/mqtt_raw.py
+EXTRA_DIST += tests/integration/pp2_tool.py
