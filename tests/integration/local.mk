@@ -23,7 +23,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t_crl_fetch.sh \
 	tests/integration/t_ocsp.sh \
 	tests/integration/t_mqtt_identity.sh \
-	tests/integration/t_proxy_out.sh
+	tests/integration/t_proxy_out.sh \
+	tests/integration/t_proxy_in.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
@@ -32,3 +33,4 @@ EXTRA_DIST += tests/integration/mqtt_tls_client.py tests/integration/fake_upstre
 EXTRA_DIST += tests/integration/pki.sh tests/integration/crl_pki.sh
 EXTRA_DIST += tests/integration/mqtt_raw.py
 EXTRA_DIST += tests/integration/pp2_tool.py
+EXTRA_DIST += tests/integration/pp_send.py
