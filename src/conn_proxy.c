@@ -160,7 +160,7 @@ header_done(struct conn *c, const struct proxyv2_hdr *h, size_t hlen)
 	size_t left = hlen - pin->len;
 	int fd = pin->fd;
 
-	if (h->version == 2 && !h->local && h->transport != 1) {
+	if (h->version == 2 && !h->local && h->transport == 2) {
 		refuse(c, CONN_R_PROXY_REFUSED,
 		    "PROXY header for a datagram connection (transport %u)",
 		    (unsigned)h->transport);
@@ -170,7 +170,9 @@ header_done(struct conn *c, const struct proxyv2_hdr *h, size_t hlen)
 		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
 		return;
 	}
-	if (!h->local)
+	/* LOCAL, v1 UNKNOWN, and PROXY with family UNSPEC: the balancer
+	 * speaks for itself, and the socket's peer stays the client. */
+	if (!h->local && h->addr.family != PROXY_AF_UNSPEC)
 		take_source(c, &h->addr);
 	while (left > 0) {
 		ssize_t k = recv(fd, sink,

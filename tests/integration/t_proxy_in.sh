@@ -358,6 +358,15 @@ logged_client "v2 LOCAL with addresses: they are ignored" "127.0.0.1:$CP" pany
 forwarded "v2 LOCAL with addresses: real peer forwarded" "$CP" fam=tcp4 \
     src=127.0.0.1
 
+# v2 PROXY with family UNSPEC: as LOCAL, the real peer is kept.
+ppc 127.0.0.1 "$P_ANY" --tls --want connack --v2 proxy --fam unspec
+check "v2 PROXY with family UNSPEC: TLS + CONNACK ($(cat "$PPC_OUT"))" \
+    [ "$(pval result)" = connack ]
+CP=$(pval port)
+logged_client "v2 PROXY UNSPEC: real peer kept" "127.0.0.1:$CP" pany
+forwarded "v2 PROXY UNSPEC: real peer forwarded" "$CP" fam=tcp4 \
+    src=127.0.0.1
+
 for line in "PROXY UNKNOWN" "PROXY UNKNOWN 2001:db8::1 2001:db8::2 1 2"; do
 	ppc 127.0.0.1 "$P_ANY" --tls --want connack --v1 "$line"
 	check "v1 \"$line\": TLS + CONNACK ($(cat "$PPC_OUT"))" \
