@@ -101,6 +101,41 @@ enum listener_key {
 	LKEY_COUNT
 };
 
+/* Keys of [upstream NAME]; indexes into struct upstream_conf.line[]. */
+enum upstream_key {
+	UKEY_SERVER,
+	UKEY_BALANCE,
+	UKEY_HASH,
+	UKEY_HEALTH_CHECK,
+	UKEY_HEALTH_INTERVAL,
+	UKEY_HEALTH_TIMEOUT,
+	UKEY_HEALTH_RISE,
+	UKEY_HEALTH_FALL,
+	UKEY_CONNECT_RETRIES,
+	UKEY_RESOLVE_INTERVAL,
+	UKEY_COUNT
+};
+
+/* balance */
+enum balance_mode {
+	BALANCE_ROUNDROBIN,
+	BALANCE_LEASTCONN,
+	BALANCE_SOURCE,
+	BALANCE_CLIENTID,
+};
+
+/* hash (for source and clientid) */
+enum hash_mode {
+	HASH_RENDEZVOUS,
+};
+
+/* health_check */
+enum health_mode {
+	HEALTH_NONE,
+	HEALTH_TCP,
+	HEALTH_MQTT,
+};
+
 /* The allowlists, in the order of their keys (LKEY_ALLOW_CN + i). */
 enum allow_kind {
 	ALLOW_CN,
@@ -205,13 +240,45 @@ struct cert_conf {
 	int line[LKEY_COUNT]; /* line each key was set on; 0 = not set */
 };
 
+/* One `server = host:port [weight=N] [backup]` line of a pool. */
+struct server_conf {
+	char *text; /* owned: "host:port" exactly as written (the hash key,
+		       and the server's name in logs) */
+	char *host; /* owned: the host, without [] around an IPv6 literal */
+	unsigned port;
+	struct addr addr; /* a numeric host, parsed; len 0 for a DNS name */
+	int weight;	  /* 1..256; default 1 */
+	bool backup;	  /* used only when no non-backup server is up */
+	int line;
+};
+
+/* An [upstream NAME] section: a pool of brokers. */
+struct upstream_conf {
+	char *name; /* owned */
+	int header_line;
+	struct server_conf *servers; /* owned array of nservers */
+	size_t nservers;
+	enum balance_mode balance;
+	enum hash_mode hash;
+	enum health_mode health_check;
+	long health_interval_ms;
+	long health_timeout_ms;
+	int health_rise;
+	int health_fall;
+	int connect_retries;
+	long resolve_interval_ms; /* 0 = resolve only at start */
+	int line[UKEY_COUNT];	  /* line each key was (last) set on */
+};
+
 struct listener_conf {
 	char *name;	 /* owned; the NAME of [listener NAME] */
 	int header_line; /* line of the [listener NAME] header */
 	struct addr *binds; /* owned array of nbinds */
 	size_t nbinds;
 	int *bind_lines; /* owned array of nbinds: line of each bind */
-	struct addr upstream;
+	struct addr upstream; /* when upstream is an address (len > 0) */
+	char *upstream_pool;  /* owned: the pool it names, or NULL */
+	size_t pool_idx;      /* its index into config->upstreams */
 	struct tls_conf tls;
 	char **certs;	  /* owned: names of the [cert] bundles served */
 	size_t ncerts;
@@ -277,6 +344,8 @@ struct config {
 	size_t nlisteners;
 	struct cert_conf *certs; /* owned array of ncerts */
 	size_t ncerts;
+	struct upstream_conf *upstreams; /* owned array of nupstreams */
+	size_t nupstreams;
 };
 
 /*
