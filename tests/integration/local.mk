@@ -34,3 +34,4 @@ EXTRA_DIST += tests/integration/pki.sh tests/integration/crl_pki.sh
 EXTRA_DIST += tests/integration/mqtt_raw.py
 EXTRA_DIST += tests/integration/pp2_tool.py
 EXTRA_DIST += tests/integration/pp_send.py
+EXTRA_DIST += tests/integration/wire.py

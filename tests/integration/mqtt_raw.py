@@ -55,51 +55,17 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
+
 PAYLOAD_TAIL = b"\x00\x10\x0c\x00\x04MQTT\x05\xc2\xff\xff\x82\xe0\x00" + \
     bytes(range(256))
-DISCONNECT = b"\xe0\x00"
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def mstr(s):
-    b = s.encode() if isinstance(s, str) else s
-    return len(b).to_bytes(2, "big") + b
-
-
-def packet(first, body):
-    return bytes([first]) + varint(len(body)) + body
 
 
 def connect_body(a, name=None, flags_or=0):
-    if a.proto == 3:
-        head = mstr(name or "MQIsdp") + b"\x03"
-    else:
-        head = mstr(name or "MQTT") + bytes([a.proto])
-    flags = 0x02 | flags_or  # clean session / clean start
-    if a.user is not None:
-        flags |= 0x80
-    if a.password is not None:
-        flags |= 0x40
-    body = head + bytes([flags]) + a.keepalive.to_bytes(2, "big")
-    if a.proto == 5:
-        body += b"\x00"  # no properties
-    body += mstr(a.id)
-    if a.user is not None:
-        body += mstr(a.user)
-    if a.password is not None:
-        body += mstr(a.password)
-    return body
+    return wire.connect_body(a.id, a.keepalive, proto=a.proto, user=a.user,
+                             password=a.password, name=name,
+                             flags_or=flags_or)
 
 
 def build(a):
@@ -108,74 +74,32 @@ def build(a):
         return bytes.fromhex(a.raw)
     case = a.case
     if case == "reserved-flag":
-        out = packet(0x10, connect_body(a, flags_or=0x01))
+        out = wire.packet(0x10, connect_body(a, flags_or=0x01))
     elif case == "bad-name":
-        out = packet(0x10, connect_body(a, name="MQTX"))
+        out = wire.packet(0x10, connect_body(a, name="MQTX"))
     elif case == "rl-short":
         body = connect_body(a)
-        out = b"\x10" + varint(len(body) - 3) + body
+        out = b"\x10" + wire.varint(len(body) - 3) + body
     elif case == "rl-long":
         body = connect_body(a)
-        out = b"\x10" + varint(len(body) + 2) + body + b"\xc0\x00"
+        out = b"\x10" + wire.varint(len(body) + 2) + body + b"\xc0\x00"
     elif case == "varint5":
         out = b"\x10\xff\xff\xff\xff\x01" + connect_body(a)
     elif case == "not-connect":
-        out = packet(0x30, mstr("devices/x") + b"hello")
+        out = wire.publish("devices/x", b"hello")
     elif case == "truncated":
-        out = packet(0x10, connect_body(a))[:12]
+        out = wire.packet(0x10, connect_body(a))[:12]
     else:
-        out = packet(0x10, connect_body(a))
+        out = wire.packet(0x10, connect_body(a))
     if a.then_sub:
         v5 = a.proto == 5
-        sub = (1).to_bytes(2, "big") + (b"\x00" if v5 else b"") + \
-            mstr(a.then_sub) + b"\x00"
-        out += packet(0x82, sub)
-        pub = mstr(a.then_sub) + (b"\x00" if v5 else b"") + pub_payload(a)
-        out += packet(0x30, pub)
+        out += wire.subscribe(1, a.then_sub, v5=v5)
+        out += wire.publish(a.then_sub, pub_payload(a), v5=v5)
     return out
 
 
 def pub_payload(a):
     return (a.then_pub or "").encode() + PAYLOAD_TAIL
-
-
-def read_varint(buf, i):
-    """(value, next index), None when incomplete, ValueError when > 4."""
-    n, mult = 0, 1
-    for k in range(4):
-        if i + k >= len(buf):
-            return None
-        b = buf[i + k]
-        n += (b & 0x7F) * mult
-        if not b & 0x80:
-            return n, i + k + 1
-        mult *= 128
-    raise ValueError("bad remaining length")
-
-
-def split_packet(buf):
-    """(first, body, rest) or None when buf holds no complete packet."""
-    if len(buf) < 2:
-        return None
-    r = read_varint(buf, 1)
-    if r is None:
-        return None
-    n, i = r
-    if len(buf) < i + n:
-        return None
-    return buf[0], bytes(buf[i:i + n]), bytes(buf[i + n:])
-
-
-def parse_publish(first, body, v5):
-    tlen = int.from_bytes(body[:2], "big")
-    topic = body[2:2 + tlen]
-    i = 2 + tlen
-    if (first >> 1) & 3:
-        i += 2
-    if v5:
-        plen, i = read_varint(body, i)
-        i += plen
-    return topic.decode(errors="replace"), body[i:]
 
 
 def out(key, value):
@@ -241,20 +165,21 @@ def client(a):
                 continue
             buf += chunk
             while True:
-                p = split_packet(buf)
+                p = wire.split_packet(buf)
                 if p is None:
                     break
                 first, body, buf = p
                 if first == 0x20 and got_connack is None:
                     got_connack = body[1] if len(body) > 1 else -1
                     out("connack", "0x%02x" % (got_connack & 0xFF))
-                    out("connack_bytes", (packet(first, body)).hex())
+                    out("connack_bytes", (wire.packet(first, body)).hex())
                     if got_connack == 0 and not want_publish:
                         end = "disconnected"
                 elif first == 0x90:
                     out("suback", body.hex())
                 elif first & 0xF0 == 0x30 and want_publish:
-                    topic, payload = parse_publish(first, body, a.proto == 5)
+                    topic, payload = wire.parse_publish(first, body,
+                                                        a.proto == 5)
                     ok = topic == a.then_sub and payload == pub_payload(a)
                     out("publish_back", "yes" if ok else "no")
                     if not ok:
@@ -273,7 +198,7 @@ def client(a):
     if end == "disconnected":
         try:
             if a.raw is None:
-                s.sendall(DISCONNECT)
+                s.sendall(wire.DISCONNECT)
             s.close()
         except OSError:
             pass
@@ -286,10 +211,7 @@ def client(a):
 
 
 def echo_server(a):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", a.port))
-    ls.listen(16)
+    ls = wire.listen("127.0.0.1", a.port, 16)
     out("listening", a.port)
     stop = time.monotonic() + a.lifetime
 
@@ -359,7 +281,7 @@ def main():
     if a.cmd == "build":
         b = build(a)
         if a.disconnect:
-            b += DISCONNECT
+            b += wire.DISCONNECT
         sys.stdout.buffer.write(b)
         return 0
     return echo_server(a)

@@ -25,59 +25,8 @@ import ssl
 import sys
 import time
 
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def mqtt_str(s):
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
-
-
-def packet(first, body):
-    return bytes([first]) + varint(len(body)) + body
-
-
-def connect_pkt(client_id, keepalive=60):
-    # Protocol "MQTT" level 4 (3.1.1), flags: clean session.
-    body = mqtt_str("MQTT") + bytes([4, 0x02]) + keepalive.to_bytes(2, "big")
-    return packet(0x10, body + mqtt_str(client_id))
-
-
-def subscribe_pkt(pid, topic):
-    return packet(0x82, pid.to_bytes(2, "big") + mqtt_str(topic) + b"\x00")
-
-
-def publish_pkt(topic, payload):
-    return packet(0x30, mqtt_str(topic) + payload)
-
-
-DISCONNECT = b"\xe0\x00"
-
-
-async def read_packet(reader):
-    """(first byte, body) of the next packet."""
-    first = (await reader.readexactly(1))[0]
-    mult, n = 1, 0
-    for _ in range(4):
-        b = (await reader.readexactly(1))[0]
-        n += (b & 0x7F) * mult
-        if not b & 0x80:
-            break
-        mult *= 128
-    else:
-        raise ValueError("bad remaining length")
-    body = await reader.readexactly(n) if n else b""
-    return first, body
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
 
 
 class Run:
@@ -114,14 +63,14 @@ class Run:
                     server_hostname=self.args.servername)
             self.connected += 1
             phase = "connack"
-            writer.write(connect_pkt("mqgate-%s-%d" % (self.tag, i)))
-            first, body = await read_packet(reader)
+            writer.write(wire.connect("mqgate-%s-%d" % (self.tag, i)))
+            first, body = await wire.read_packet_async(reader)
             if first != 0x20 or body != b"\x00\x00":
                 raise ValueError("CONNACK %02x %s" % (first, body.hex()))
             phase = "suback"
             topic = "mqgate-test/%s/%d" % (self.tag, i)
-            writer.write(subscribe_pkt(1, topic))
-            first, body = await read_packet(reader)
+            writer.write(wire.subscribe(1, topic))
+            first, body = await wire.read_packet_async(reader)
             if first != 0x90 or body != b"\x00\x01\x00":
                 raise ValueError("SUBACK %02x %s" % (first, body.hex()))
             self.subscribed += 1
@@ -132,19 +81,18 @@ class Run:
             phase = "publish"
             payload = ("msg-%s-%d-%s" % (self.tag, i, os.urandom(8).hex())
                        ).encode()
-            writer.write(publish_pkt(topic, payload))
+            writer.write(wire.publish(topic, payload))
             while True:
-                first, body = await read_packet(reader)
+                first, body = await wire.read_packet_async(reader)
                 if first & 0xF0 != 0x30:
                     continue
-                tlen = int.from_bytes(body[:2], "big")
-                got_topic = body[2:2 + tlen].decode()
-                got = body[2 + tlen:]
+                got_topic, got = wire.parse_publish(first, body,
+                                                    errors="strict")
                 if got_topic != topic or got != payload:
                     raise ValueError("got %r on %r" % (got, got_topic))
                 break
             phase = "disconnect"
-            writer.write(DISCONNECT)
+            writer.write(wire.DISCONNECT)
             await writer.drain()
             writer.close()
             await writer.wait_closed()

@@ -69,9 +69,9 @@ import sys
 import threading
 import time
 
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-PP2_TYPE_CRC32C = 0x03
-PP2_TYPE_SSL = 0x20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
+
 # proxy_tlvs names of what a header carries (VERSION comes with "ssl").
 TLV_NAMES = {0x01: "alpn", 0x02: "authority", 0x03: "crc32c",
              0x05: "unique_id", 0x20: "ssl", 0x21: None, 0x22: "cn",
@@ -90,34 +90,6 @@ SSL_SUB_NAMES = {
 }
 
 
-def crc32c(data, crc=0):
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
-
-
-def header_len(buf):
-    """Length of the PROXY header at the start of buf: 0 = need more,
-    -1 = not a PROXY header."""
-    if buf[:1] == b"P":
-        if not b"PROXY "[: len(buf)].startswith(buf[:6]):
-            return -1
-        i = buf.find(b"\r\n")
-        if i < 0:
-            return 0 if len(buf) < 107 else -1
-        return i + 2
-    n = min(len(buf), 12)
-    if buf[:n] != SIG[:n]:
-        return -1
-    if len(buf) < 16:
-        return 0
-    total = 16 + struct.unpack("!H", buf[14:16])[0]
-    return total if len(buf) >= total else 0
-
-
 def printable(b):
     try:
         s = b.decode("utf-8")
@@ -133,101 +105,53 @@ def show(b):
     return s if s is not None else "hex:" + b.hex()
 
 
-def tlv_iter(buf):
-    i = 0
-    while i < len(buf):
-        if i + 3 > len(buf):
-            raise ValueError("TLV header overruns at %d" % i)
-        t = buf[i]
-        n = struct.unpack("!H", buf[i + 1 : i + 3])[0]
-        if i + 3 + n > len(buf):
-            raise ValueError("TLV 0x%02x overruns" % t)
-        yield i, t, buf[i + 3 : i + 3 + n]
-        i += 3 + n
-
-
-def addr_text(fam, raw):
-    if fam == socket.AF_INET6:
-        return socket.inet_ntop(fam, raw)
-    return socket.inet_ntop(fam, raw)
-
-
 def decode(hdr, custom_base=0xE0):
     """The header's fields as an ordered list of (key, value)."""
+    h = wire.parse_header(hdr)
     out = []
-    if hdr[:6] == b"PROXY ":
-        line = hdr.decode("ascii", "replace")
-        if not line.endswith("\r\n"):
-            raise ValueError("v1 line without CRLF")
-        parts = line[:-2].split(" ")
+    if h.v1:
         out.append(("proto", "v1"))
-        out.append(("family", parts[1] if len(parts) > 1 else ""))
-        if len(parts) == 6:
-            out += [("src", parts[2]), ("dst", parts[3]),
-                    ("sport", parts[4]), ("dport", parts[5])]
-        out.append(("total", str(len(hdr))))
+        out.append(("family", h.family))
+        if h.src is not None:
+            out += [("src", h.src), ("dst", h.dst),
+                    ("sport", h.sport), ("dport", h.dport)]
+        out.append(("total", str(h.total)))
         return out
-    if hdr[:12] != SIG:
-        raise ValueError("no PROXY signature")
-    ver, cmd = hdr[12] >> 4, hdr[12] & 0xF
-    famb = hdr[13]
-    length = struct.unpack("!H", hdr[14:16])[0]
-    if len(hdr) != 16 + length:
-        raise ValueError("length field %d but %d bytes" % (length, len(hdr)))
-    out.append(("proto", "v%d" % ver))
-    out.append(("cmd", {0: "LOCAL", 1: "PROXY"}.get(cmd, str(cmd))))
-    body = hdr[16:]
-    fam = famb >> 4
-    if fam == 1:
-        out.append(("family", "TCP4" if famb & 0xF == 1 else "0x%02x" % famb))
-        alen = 12
-        out += [("src", socket.inet_ntop(socket.AF_INET, body[0:4])),
-                ("dst", socket.inet_ntop(socket.AF_INET, body[4:8])),
-                ("sport", str(struct.unpack("!H", body[8:10])[0])),
-                ("dport", str(struct.unpack("!H", body[10:12])[0]))]
-    elif fam == 2:
-        out.append(("family", "TCP6" if famb & 0xF == 1 else "0x%02x" % famb))
-        alen = 36
-        out += [("src", socket.inet_ntop(socket.AF_INET6, body[0:16])),
-                ("dst", socket.inet_ntop(socket.AF_INET6, body[16:32])),
-                ("sport", str(struct.unpack("!H", body[32:34])[0])),
-                ("dport", str(struct.unpack("!H", body[34:36])[0]))]
-    elif fam == 3:
-        out.append(("family", "UNIX"))
-        alen = 216
-        out += [("src", body[0:108].rstrip(b"\0").decode("utf-8", "replace")),
-                ("dst", body[108:216].rstrip(b"\0").decode("utf-8", "replace"))]
+    if h.errors:
+        raise ValueError(h.errors[0])
+    out.append(("proto", "v%d" % h.version))
+    out.append(("cmd", {0: "LOCAL", 1: "PROXY"}.get(h.command,
+                                                     str(h.command))))
+    if h.af in (1, 2) and h.transport != 1:
+        out.append(("family", "0x%02x" % h.fam_byte))
     else:
-        out.append(("family", "UNSPEC"))
-        alen = 0
-    if alen > length:
-        raise ValueError("length %d below the addresses (%d)" % (length, alen))
-    out.append(("length", str(length)))
-    out.append(("total", str(len(hdr))))
+        out.append(("family", h.family))
+    if h.af:
+        out += [("src", h.src), ("dst", h.dst)]
+    if h.sport is not None:
+        out += [("sport", str(h.sport)), ("dport", str(h.dport))]
+    out.append(("length", str(h.length)))
+    out.append(("total", str(h.total)))
     types = []
     subs_all = []
-    crc_ok = None
-    for off, t, v in tlv_iter(body[alen:]):
-        types.append("0x%02x" % t)
-        if t == 0x01:
+    for t in h.tlvs:
+        v = t.value
+        types.append("0x%02x" % t.type)
+        if t.type == wire.PP2_TYPE_ALPN:
             out.append(("alpn", show(v)))
-        elif t == 0x02:
+        elif t.type == wire.PP2_TYPE_AUTHORITY:
             out.append(("authority", show(v)))
-        elif t == PP2_TYPE_CRC32C:
+        elif t.type == wire.PP2_TYPE_CRC32C:
             out.append(("crc", v.hex()))
-            pos = 16 + alen + off + 3
-            zeroed = hdr[:pos] + b"\0" * len(v) + hdr[pos + len(v):]
-            crc_ok = len(v) == 4 and crc32c(zeroed) == struct.unpack("!I", v)[0]
-        elif t == 0x05:
+        elif t.type == wire.PP2_TYPE_UNIQUE_ID:
             out.append(("unique_id", show(v)))
-        elif t == PP2_TYPE_SSL:
+        elif t.type == wire.PP2_TYPE_SSL:
             out.append(("ssl", "yes"))
-            if len(v) < 5:
-                raise ValueError("PP2_TYPE_SSL shorter than 5 bytes")
-            out.append(("ssl_client", "0x%02x" % v[0]))
-            out.append(("ssl_verify", str(struct.unpack("!I", v[1:5])[0])))
+            out.append(("ssl_client", "0x%02x" % t.ssl.client))
+            out.append(("ssl_verify", str(t.ssl.verify)))
             subs = []
-            for _, st, sv in tlv_iter(v[5:]):
+            for sub in t.ssl.subs:
+                st, sv = sub.type, sub.value
                 subs.append("0x%02x" % st)
                 if st in SSL_SUB_NAMES:
                     out.append((SSL_SUB_NAMES[st], show(sv)))
@@ -239,9 +163,9 @@ def decode(hdr, custom_base=0xE0):
             out.append(("ssl_subs", ",".join(subs)))
             subs_all += subs
         else:
-            out.append(("tlv_0x%02x" % t, show(v)))
-            if custom_base <= t < custom_base + len(CUSTOM_NAMES):
-                name = CUSTOM_NAMES[t - custom_base]
+            out.append(("tlv_0x%02x" % t.type, show(v)))
+            if custom_base <= t.type < custom_base + len(CUSTOM_NAMES):
+                name = CUSTOM_NAMES[t.type - custom_base]
                 out.append(("x_" + name, v.hex() if name == "cert_sha256"
                             else show(v)))
     out.append(("tlvs", ",".join(types)))
@@ -254,8 +178,8 @@ def decode(hdr, custom_base=0xE0):
             continue
         names.append(n or "0x%02x" % t)
     out.append(("names", ",".join(names)))
-    if crc_ok is not None:
-        out.append(("crc_valid", "yes" if crc_ok else "no"))
+    if h.crc_ok is not None:
+        out.append(("crc_valid", "yes" if h.crc_ok else "no"))
     return out
 
 
@@ -352,7 +276,7 @@ def handle(conn, peer, n, args, me):
     hl = 0
     try:
         while True:
-            hl = header_len(buf)
+            hl = wire.header_len(buf)
             if hl != 0:
                 break
             data = conn.recv(65536)
@@ -396,11 +320,7 @@ def handle(conn, peer, n, args, me):
 
 
 def cmd_recv(args):
-    fam = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    ls = socket.socket(fam, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((args.host, args.port))
-    ls.listen(64)
+    ls = wire.listen(args.host, args.port, 64)
     os.makedirs(args.dir, exist_ok=True)
     emit("ready")
     end = time.time() + args.timeout
@@ -493,17 +413,18 @@ def cmd_tshark(args):
     if 0x02 in by_type:
         out("authority", show(bytes.fromhex(by_type[0x02])))
     payload = bytes.fromhex(get("tcp.payload").replace(":", ""))
-    if PP2_TYPE_CRC32C in by_type:
-        crc = by_type[PP2_TYPE_CRC32C]
+    if wire.PP2_TYPE_CRC32C in by_type:
+        crc = by_type[wire.PP2_TYPE_CRC32C]
         out("crc", crc)
         length = get("proxy.v2.length")
         ok = "no"
         if length and len(crc) == 8:
             hdr = payload[: 16 + int(length, 0)]
-            pos = hdr.find(bytes([PP2_TYPE_CRC32C, 0, 4]) + bytes.fromhex(crc))
+            pos = hdr.find(bytes([wire.PP2_TYPE_CRC32C, 0, 4]) +
+                           bytes.fromhex(crc))
             if pos >= 16:
                 z = hdr[: pos + 3] + b"\0\0\0\0" + hdr[pos + 7:]
-                if crc32c(z) == int(crc, 16):
+                if wire.crc32c(z) == int(crc, 16):
                     ok = "yes"
         out("crc_valid", ok)
     out("malformed", "yes" if get("_ws.malformed") else "")
@@ -512,15 +433,7 @@ def cmd_tshark(args):
 
 # ------------------------------------------------------------------ client
 
-def mqtt_str(s):
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
-
-
-_CONNECT_BODY = (mqtt_str("MQTT") + bytes([4, 0x02]) + (10).to_bytes(2, "big")
-                 + mqtt_str(""))
-CONNECT = b"\x10" + bytes([len(_CONNECT_BODY)]) + _CONNECT_BODY
-DISCONNECT = b"\xe0\x00"
+CONNECT = wire.connect("", keepalive=10)
 
 
 def one_client(args, ctx, session=None):
@@ -530,18 +443,10 @@ def one_client(args, ctx, session=None):
                         session=session)
     s.settimeout(args.timeout)
     s.sendall(CONNECT)
-    got = b""
-    try:
-        while len(got) < 4:
-            d = s.recv(4 - len(got))
-            if not d:
-                break
-            got += d
-    except OSError:
-        pass
+    got = wire.recv_upto(s, 4)
     connack = got[:2] == b"\x20\x02" and len(got) == 4
     try:
-        s.sendall(DISCONNECT)
+        s.sendall(wire.DISCONNECT)
         # Let the session ticket (TLS 1.3) arrive, then close cleanly.
         s.settimeout(1.0)
         try:
@@ -596,28 +501,17 @@ def cmd_client(args):
 def cmd_send(args):
     src, dst, sport, dport = "127.0.0.9", "127.0.0.1", 4242, args.port
     if args.v1:
-        hdr = ("PROXY TCP4 %s %s %d %d\r\n" % (src, dst, sport, dport)).encode()
+        hdr = wire.build_v1("TCP4", src, dst, sport, dport)
     else:
-        addrs = (socket.inet_aton(src) + socket.inet_aton(dst)
-                 + struct.pack("!HH", sport, dport))
-        tlvs = struct.pack("!BH", PP2_TYPE_CRC32C, 4) + b"\0\0\0\0"
-        body = addrs + tlvs
-        hdr = SIG + bytes([0x21, 0x11]) + struct.pack("!H", len(body)) + body
-        c = crc32c(hdr)
-        if args.bad_crc:
-            c ^= 1
-        hdr = hdr[:-4] + struct.pack("!I", c)
+        hdr = wire.build_v2(0x21, 0x11,
+                            wire.v2_addrs("tcp4", src, dst, sport, dport),
+                            crc="bad" if args.bad_crc else "good")
     s = socket.create_connection(("127.0.0.1", args.port), args.timeout)
     s.settimeout(args.timeout)
     s.sendall(hdr + CONNECT)
-    got = b""
+    got = wire.recv_upto(s, 4)
     try:
-        while len(got) < 4:
-            d = s.recv(4 - len(got))
-            if not d:
-                break
-            got += d
-        s.sendall(DISCONNECT)
+        s.sendall(wire.DISCONNECT)
     except OSError:
         pass
     s.close()

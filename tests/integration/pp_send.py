@@ -56,9 +56,10 @@ import sys
 import threading
 import time
 
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-CONNECT = bytes.fromhex("100d00044d5154540402000a000174")
-DISCONNECT = b"\xe0\x00"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
+
+CONNECT = wire.connect("t", keepalive=10)
 
 
 def out(line):
@@ -74,69 +75,26 @@ def die_with_parent():
         pass
 
 
-def crc32c(data, crc=0):
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
 def num(s):
     return int(s, 0)
 
 
 # ------------------------------------------------------------ header
 
-FAMS = {"unspec": 0x00, "tcp4": 0x11, "tcp6": 0x21, "unix": 0x31}
-
-
-def addr_bytes(fam, a, port_src, b, port_dst):
-    if fam == "tcp4":
-        return (ipaddress.IPv4Address(a).packed +
-                ipaddress.IPv4Address(b).packed +
-                struct.pack("!HH", port_src, port_dst))
-    if fam == "tcp6":
-        return (ipaddress.IPv6Address(a).packed +
-                ipaddress.IPv6Address(b).packed +
-                struct.pack("!HH", port_src, port_dst))
-    if fam == "unix":
-        return a.encode().ljust(108, b"\0") + b.encode().ljust(108, b"\0")
-    return b""
-
-
-def tlv(t, v):
-    return bytes([t]) + struct.pack("!H", len(v)) + v
-
-
 def build_v2(o):
     cmd = 0x21 if o.v2 == "proxy" else 0x20
     if o.ver_cmd is not None:
         cmd = o.ver_cmd
-    fam = FAMS[o.fam] if o.fam_byte is None else o.fam_byte
-    body = addr_bytes(o.fam, o.src, o.sport, o.dst, o.dport)
+    fam = wire.FAMILY_BYTES[o.fam] if o.fam_byte is None else o.fam_byte
+    body = wire.v2_addrs(o.fam, o.src, o.dst, o.sport, o.dport)
     for t in o.tlv:
         k, _, v = t.partition("=")
-        body += tlv(num(k), bytes.fromhex(v))
-    if o.pad_to:
-        extra = 7 if o.crc else 0
-        n = o.pad_to - 16 - len(body) - extra - 3
-        if n < 0:
-            sys.exit("--pad-to too small")
-        body += tlv(0x04, b"\0" * n)
-    crc_at = None
-    if o.crc:
-        crc_at = 16 + len(body) + 3
-        body += tlv(0x03, b"\0\0\0\0")
-    length = len(body) if o.len is None else o.len
-    hdr = bytearray(SIG + bytes([cmd, fam]) + struct.pack("!H", length) + body)
-    if crc_at is not None:
-        c = crc32c(bytes(hdr))
-        if o.crc == "bad":
-            c ^= 0x1
-        hdr[crc_at:crc_at + 4] = struct.pack("!I", c)
-    return bytes(hdr)
+        body += wire.tlv(num(k), bytes.fromhex(v))
+    try:
+        return wire.build_v2(cmd, fam, body, crc=o.crc, length=o.len,
+                             pad_to=o.pad_to)
+    except ValueError:
+        sys.exit("--pad-to too small")
 
 
 def build_header(o):
@@ -274,7 +232,7 @@ def client(o):
                 raise Closed("bad")
             result = "connack"
             t_done = time.monotonic()
-            obj.write(DISCONNECT)
+            obj.write(wire.DISCONNECT)
             try:
                 obj.unwrap()
             except (ssl.SSLWantReadError, ssl.SSLError):
@@ -317,77 +275,45 @@ def ntop(fam, b):
 
 def parse_header(buf):
     """Return (line, header length), (None, 0) when more is needed, or
-    ("nohdr ...", 0) when buf does not start with a header."""
-    if buf.startswith(b"PROXY "):
-        i = buf.find(b"\r\n")
-        if i < 0:
-            return (None, 0) if len(buf) < 108 else ("nohdr v1_too_long", -1)
-        w = buf[:i].decode("ascii", "replace").split(" ")
+    ("nohdr ...", -1) when buf does not start with a header."""
+    n = wire.header_len(buf, v1_max=108)
+    if n == 0:
+        return (None, 0)
+    if n < 0:
+        if buf.startswith(b"PROXY "):
+            return ("nohdr v1_too_long", -1)
+        return ("nohdr first=%s" % buf[:16].hex(), -1)
+    h = wire.parse_header(buf[:n], strict_family=True)
+    if h.v1:
+        w = h.words
         if w[1] == "UNKNOWN":
-            return ("hdr ver=1 fam=unknown", i + 2)
+            return ("hdr ver=1 fam=unknown", n)
         if len(w) != 6:
             return ("nohdr v1_bad=%s" % "_".join(w), -1)
         return ("hdr ver=1 fam=%s src=%s sport=%s dst=%s dport=%s" %
-                (w[1].lower(), w[2], w[4], w[3], w[5]), i + 2)
-    if len(buf) < 16:
-        if SIG.startswith(buf[:12]) or b"PROXY ".startswith(buf[:6]):
-            return (None, 0)
-        return ("nohdr first=%s" % buf[:16].hex(), -1)
-    if buf[:12] != SIG:
-        return ("nohdr first=%s" % buf[:16].hex(), -1)
-    vc, fb = buf[12], buf[13]
-    length = struct.unpack("!H", buf[14:16])[0]
-    if len(buf) < 16 + length:
-        return (None, 0)
-    h = buf[:16 + length]
-    cmd = {0x21: "proxy", 0x20: "local"}.get(vc, "0x%02x" % vc)
-    famname = {0x11: "tcp4", 0x21: "tcp6", 0x31: "unix", 0x00: "unspec"}.get(
-        fb, "0x%02x" % fb)
-    p = 16
+                (w[1].lower(), h.src, h.sport, h.dst, h.dport), n)
+    cmd = {0x21: "proxy", 0x20: "local"}.get(h.ver_cmd, "0x%02x" % h.ver_cmd)
+    if h.af:
+        famname = h.family.lower()
+    else:
+        famname = "unspec" if h.fam_byte == 0 else "0x%02x" % h.fam_byte
     f = ""
-    if famname == "tcp4":
+    if h.af == 3:
+        f = "src=%s dst=%s" % (ntop(0, h.src_raw), ntop(0, h.dst_raw))
+    elif h.af:
         f = "src=%s sport=%d dst=%s dport=%d" % (
-            ntop(4, h[16:20]), struct.unpack("!H", h[24:26])[0],
-            ntop(4, h[20:24]), struct.unpack("!H", h[26:28])[0])
-        p = 28
-    elif famname == "tcp6":
-        f = "src=%s sport=%d dst=%s dport=%d" % (
-            ntop(6, h[16:32]), struct.unpack("!H", h[48:50])[0],
-            ntop(6, h[32:48]), struct.unpack("!H", h[50:52])[0])
-        p = 52
-    elif famname == "unix":
-        f = "src=%s dst=%s" % (ntop(0, h[16:124]), ntop(0, h[124:232]))
-        p = 232
+            ntop(h.af, h.src_raw), h.sport, ntop(h.af, h.dst_raw), h.dport)
     tlvs = []
     crc = "none"
-    while p + 3 <= len(h):
-        t = h[p]
-        n = struct.unpack("!H", h[p + 1:p + 3])[0]
-        v = h[p + 3:p + 3 + n]
-        if t == 0x03 and n == 4:
-            z = bytearray(h)
-            z[p + 3:p + 7] = b"\0\0\0\0"
-            crc = "ok" if crc32c(bytes(z)) == struct.unpack("!I", v)[0] \
-                else "bad"
-        tlvs.append("%02X:%s" % (t, v.hex()))
-        p += 3 + n
-    if p != len(h):
+    for t in h.tlvs:
+        if t.type == wire.PP2_TYPE_CRC32C and len(t.value) == 4 \
+                and not t.truncated:
+            crc = "ok" if t.crc_ok else "bad"
+        tlvs.append("%02X:%s" % (t.type, t.value.hex()))
+    if h.overrun:
         tlvs.append("OVERRUN")
     return ("hdr ver=2 cmd=%s fam=%s %s crc=%s tlvs=%s" %
-            (cmd, famname, f, crc, ",".join(tlvs) or "-"), len(h))
-
-
-def mqtt_packet_len(buf):
-    """Length of the first complete MQTT packet in buf, or 0."""
-    mult, n, i = 1, 0, 1
-    while i < len(buf) and i <= 4:
-        b = buf[i]
-        n += (b & 0x7F) * mult
-        mult *= 128
-        i += 1
-        if not b & 0x80:
-            return i + n if len(buf) >= i + n else 0
-    return 0
+            (cmd, famname, f, crc, ",".join(tlvs) or "-"), n)
 
 
 def serve_one(s, timeout, lock):
@@ -416,13 +342,16 @@ def serve_one(s, timeout, lock):
             buf += d
         rest = buf[hlen:]
         while True:
-            n = mqtt_packet_len(rest)
-            if n:
-                if rest[0] >> 4 == 1:
+            try:
+                p = wire.split_packet(rest)
+            except ValueError:  # > 4 length bytes: never complete
+                p = None
+            if p:
+                if p[0] >> 4 == 1:
                     s.sendall(b"\x20\x02\x00\x00")
-                elif rest[0] >> 4 == 12:
+                elif p[0] >> 4 == 12:
                     s.sendall(b"\xd0\x00")
-                rest = rest[n:]
+                rest = p[2]
                 continue
             d = s.recv(65536)
             if not d:
@@ -435,11 +364,7 @@ def serve_one(s, timeout, lock):
 
 
 def recv(o):
-    family = socket.AF_INET6 if ":" in o.host else socket.AF_INET
-    ls = socket.socket(family, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((o.host, o.port))
-    ls.listen(64)
+    ls = wire.listen(o.host, o.port, 64)
     lock = threading.Lock()
     out("listening=1")
     end = time.monotonic() + o.lifetime
@@ -461,7 +386,7 @@ def main():
     ap.add_argument("--ca")
     ap.add_argument("--bind")
     ap.add_argument("--v2", choices=["proxy", "local"])
-    ap.add_argument("--fam", choices=list(FAMS), default="tcp4")
+    ap.add_argument("--fam", choices=list(wire.FAMILY_BYTES), default="tcp4")
     ap.add_argument("--src", default="127.0.0.1")
     ap.add_argument("--dst", default="127.0.0.1")
     ap.add_argument("--sport", type=int, default=1)
