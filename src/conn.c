@@ -42,6 +42,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "conn_priv.h"
+#include "pool.h"
 #include "listener.h"
 #include "log.h"
 #include "tls_ctx.h"
@@ -135,20 +136,17 @@ static size_t out_len(struct bufferevent *bev);
 static void
 log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
     const struct sockaddr *sa, socklen_t salen, SSL *ssl, int hs_done,
-    int upstream_tried, const char *mqtt_ids, uint64_t in, uint64_t out,
-    uint64_t ms, enum conn_reason r, const char *detail)
+    const char *upstream_name, const char *mqtt_ids, uint64_t in,
+    uint64_t out, uint64_t ms, enum conn_reason r, const char *detail)
 {
-	char client[ADDR_STRLEN], upstream[ADDR_STRLEN];
+	char client[ADDR_STRLEN], upstream[400];
 	char name[160], sni[300], subject[600], det[600];
 	char cert[160], psk[300], alpn[140], muser[300], mclient[300];
 	struct tls_info ti;
 
 	tls_info_get(ssl, hs_done, &ti);
 	addr_format_sa(sa, salen, client, sizeof(client));
-	if (upstream_tried)
-		addr_format(&ls->conf->upstream, upstream, sizeof(upstream));
-	else
-		snprintf(upstream, sizeof(upstream), "-");
+	log_quote(upstream_name, upstream, sizeof(upstream));
 	log_quote(ls->conf->name, name, sizeof(name));
 	log_quote(ti.sni, sni, sizeof(sni));
 	log_quote(ti.subject, subject, sizeof(subject));
@@ -191,7 +189,7 @@ conn_log_refused(struct worker *w, struct listener_sock *ls,
 	uint64_t id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,
 	    memory_order_relaxed);
 
-	log_line(w, ls, id, sa, salen, NULL, 0, 0, NULL, 0, 0, 0, r, detail);
+	log_line(w, ls, id, sa, salen, NULL, 0, NULL, NULL, 0, 0, 0, r, detail);
 }
 
 /*
@@ -205,9 +203,13 @@ conn_close(struct conn *c, enum conn_reason r, const char *detail)
 	struct worker *w = c->w;
 	SSL *ssl = conn_ssl(c);
 	int hs_done = c->state != CONN_PROXY_IN && c->state != CONN_HANDSHAKE;
+	char upstream[400];
 
+	if (c->state == CONN_CONNECTING || c->state == CONN_SPLICE)
+		conn_upstream_name(c, upstream, sizeof(upstream));
 	log_line(w, c->ls, c->id, &c->peer.sa, c->peerlen, ssl, hs_done,
-	    c->state == CONN_CONNECTING || c->state == CONN_SPLICE,
+	    c->state == CONN_CONNECTING || c->state == CONN_SPLICE ? upstream
+								   : NULL,
 	    c->mqtt_ids, c->in, c->out, now_ms() - c->start_ms, r, detail);
 
 	/*
@@ -227,6 +229,8 @@ conn_close(struct conn *c, enum conn_reason r, const char *detail)
 	if (c->ubev != NULL)
 		bufferevent_free(c->ubev);
 	conn_proxy_free(c);
+	conn_upstream_release(c);
+	free(c->tries);
 	tls_facts_free(c->facts);
 	free(c->connect);
 	free(c->mqtt_ids);
@@ -519,9 +523,6 @@ static void upstream_event_cb(struct bufferevent *bev, short what, void *arg);
 void
 conn_start_upstream(struct conn *c)
 {
-	const struct addr *up = &c->ls->conf->upstream;
-	char detail[256];
-
 	c->state = CONN_CONNECTING;
 	event_del(&c->timer);
 	/* The facts go upstream in the PROXY header: take them while the
@@ -534,23 +535,21 @@ conn_start_upstream(struct conn *c)
 	/* Nothing to send it to yet: leave the client's bytes in the
 	 * kernel, which bounds them. */
 	bufferevent_disable(c->cbev, EV_READ);
-	c->ubev = bufferevent_socket_new(c->w->base, -1,
+	conn_upstream_connect(c);
+}
+
+struct bufferevent *
+conn_new_upstream_bev(struct conn *c)
+{
+	struct bufferevent *bev = bufferevent_socket_new(c->w->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (c->ubev == NULL) {
-		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, "out of memory");
-		return;
-	}
-	bufferevent_setcb(c->ubev, upstream_read_cb, upstream_write_cb,
+
+	if (bev == NULL)
+		return NULL;
+	bufferevent_setcb(bev, upstream_read_cb, upstream_write_cb,
 	    upstream_event_cb, c);
-	bufferevent_setwatermark(c->ubev, EV_READ, 0, CONN_BUF_HIGH);
-	if (bufferevent_socket_connect(c->ubev, (const struct sockaddr *)&up->ss,
-		(int)up->len) < 0) {
-		snprintf(detail, sizeof(detail), "%s",
-		    strerror(EVUTIL_SOCKET_ERROR()));
-		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
-		return;
-	}
-	conn_timer_arm(c, gconf(c)->connect_timeout_ms);
+	bufferevent_setwatermark(bev, EV_READ, 0, CONN_BUF_HIGH);
+	return bev;
 }
 
 static void
@@ -559,10 +558,15 @@ upstream_connected(struct conn *c)
 	int one = 1;
 	long idle = gconf(c)->idle_timeout_ms;
 	char detail[256];
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
 
 	c->state = CONN_SPLICE;
 	event_del(&c->timer);
-	if (c->ls->conf->upstream.ss.ss_family != AF_UNIX)
+	conn_upstream_connected(c);
+	if (getsockname(bufferevent_getfd(c->ubev), (struct sockaddr *)&ss,
+		&sslen) == 0 &&
+	    ss.ss_family != AF_UNIX)
 		setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
 	/* Before any byte of the client: the PROXY header, then the CONNECT
@@ -622,7 +626,7 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 			snprintf(detail, sizeof(detail),
 			    "connection closed while connecting");
 		}
-		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+		conn_upstream_failed(c, detail);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
@@ -648,6 +652,15 @@ client_io_failed(struct conn *c)
 
 static void mqtt_start(struct conn *c);
 
+/* balance = clientid needs the CONNECT before choosing a server. */
+static bool
+conn_reads_connect_for_pool(const struct conn *c)
+{
+	const struct pool *p = conn_pool(c);
+
+	return p != NULL && p->conf->balance == BALANCE_CLIENTID;
+}
+
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -661,7 +674,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	case CONN_HANDSHAKE:
 		if (what & BEV_EVENT_CONNECTED) {
 			tls_ctx_handshake_done(conn_ssl(c));
-			if (listener_binds_mqtt(c->ls->conf))
+			if (listener_binds_mqtt(c->ls->conf) ||
+			    conn_reads_connect_for_pool(c))
 				mqtt_start(c);
 			else
 				conn_start_upstream(c);
@@ -732,7 +746,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CONNECTING:
 		snprintf(detail, sizeof(detail), "timed out after %ld ms",
 		    gconf(c)->connect_timeout_ms);
-		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+		conn_upstream_failed(c, detail);
 		return;
 	case CONN_SPLICE:
 		if (c->flags & F_ENDING) {

@@ -1,9 +1,11 @@
 /*
- * conn_mqtt: identity binding on a connection. After the handshake the
- * client's bytes stay in its input buffer until the first packet is a
- * whole CONNECT; mqtt.c parses it, mqtt_bind.c judges it, and this file
- * either keeps the rewritten CONNECT for the upstream (everything after it
- * is spliced untouched) or answers with the CONNACK an MQTT server would.
+ * conn_mqtt: the client's CONNECT, for identity binding and for balance =
+ * clientid. After the handshake the client's bytes stay in its input
+ * buffer until the first packet is a whole CONNECT; mqtt.c parses it,
+ * mqtt_bind.c judges it, and this file either keeps the rewritten CONNECT
+ * for the upstream (everything after it is spliced untouched; without
+ * binding the CONNECT itself goes as it came) or answers with the CONNACK
+ * an MQTT server would.
  */
 #include "build_config.h"
 
@@ -16,6 +18,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
+#include "balance.h"
 #include "conn_priv.h"
 #include "listener.h"
 #include "mqtt.h"
@@ -105,6 +108,18 @@ conn_mqtt_read(struct conn *c)
 		return; /* more to come, within mqtt_connect_timeout */
 	if (r < 0) {
 		malformed(c, &mc, r);
+		return;
+	}
+	/* balance = clientid: the id picks the server; an empty one leaves
+	 * it to the client's address (conn_upstream.c). */
+	if (mc.client_id.len > 0) {
+		c->key = balance_hash(mc.client_id.p, mc.client_id.len);
+		c->have_key = true;
+	}
+	if (!listener_binds_mqtt(l)) {
+		/* Only looked at: it goes upstream as it came. */
+		bufferevent_setwatermark(c->cbev, EV_READ, 0, 0);
+		conn_start_upstream(c);
 		return;
 	}
 	if (c->facts == NULL &&

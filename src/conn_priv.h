@@ -23,6 +23,9 @@ struct bufferevent;
 struct tls_facts;
 struct conn_pin;
 struct conn_pp;
+struct conn_try;
+struct pool;
+struct pool_server;
 
 enum conn_state {
 	CONN_PROXY_IN,	/* reading the PROXY header, before TLS */
@@ -70,7 +73,17 @@ struct conn {
 	size_t connect_len;
 	char *mqtt_ids; /* "username\0client id\0", for the log line */
 	char *detail;	/* CONN_REFUSING: why, for the log line */
+
+	/* A pool upstream: the server in use (counted in its active), the
+	 * candidates while connecting, and the balance key. */
+	struct pool_server *srv;
+	struct conn_try *tries;
+	uint64_t key;	/* balance_hash of the client id (clientid) */
+	bool have_key;
 };
+
+/* The pool the listener forwards to, or NULL for a plain address. */
+struct pool *conn_pool(const struct conn *c);
 
 /* conn.c */
 void conn_close(struct conn *c, enum conn_reason r, const char *detail);
@@ -82,6 +95,22 @@ void conn_start_upstream(struct conn *c);
 /* Send bytes (a CONNACK) to the client, then close with r and detail. */
 void conn_refuse(struct conn *c, const uint8_t *bytes, size_t len,
     enum conn_reason r, const char *detail);
+
+/* conn.c: a bufferevent for the upstream side with c's callbacks. */
+struct bufferevent *conn_new_upstream_bev(struct conn *c);
+
+/* conn_upstream.c */
+/* Connect to the listener's upstream: its address, or the pool's
+ * candidates in turn. May close c. */
+void conn_upstream_connect(struct conn *c);
+/* The connect in progress failed (why): try the next candidate or close. */
+void conn_upstream_failed(struct conn *c, const char *why);
+/* Connected: drop the candidate list. */
+void conn_upstream_connected(struct conn *c);
+/* No longer count c on its pool server. */
+void conn_upstream_release(struct conn *c);
+/* "pool/server", "pool" or the address, for the log line. */
+void conn_upstream_name(const struct conn *c, char *buf, size_t cap);
 
 /* conn_proxy.c */
 /* Start reading the PROXY header on fd (owned by c from now on). */

@@ -24,9 +24,12 @@
 #include "crl_fetch.h"
 #include "daemon.h"
 #include "diag.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "ocsp.h"
+#include "pool.h"
+#include "resolve.h"
 #include "tls_ctx.h"
 #include "worker.h"
 
@@ -340,8 +343,13 @@ daemon_cleanup(struct daemon *d)
 		event_free(d->drain_ev);
 	if (d->exited_ev != NULL)
 		event_free(d->exited_ev);
+	if (d->shared.pools != NULL) {
+		health_stop(d->shared.pools);
+		resolve_stop(d->shared.pools);
+	}
 	if (d->base != NULL)
 		event_base_free(d->base);
+	pool_set_free(d->shared.pools);
 	ocsp_shutdown();
 	crl_fetch_shutdown();
 	tls_gen_unref(d->gen);
@@ -363,6 +371,11 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 	d.nworkers = daemon_nworkers(cfg);
 	d.shared.cfg = cfg;
 	d.shared.max_conns = daemon_fit_nofile(cfg, d.nworkers);
+	d.shared.pools = pool_set_new(cfg);
+	if (d.shared.pools == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
 	atomic_init(&d.shared.active, 0);
 	atomic_init(&d.shared.next_conn_id, 1);
 	atomic_init(&d.exited, 0);
@@ -446,6 +459,12 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 		}
 	}
 	activate_ocsp(d.gen);
+	if (resolve_start(d.shared.pools, d.base) < 0 ||
+	    health_start(d.shared.pools, d.base) < 0) {
+		log_error("cannot start the pools' resolver and health checks");
+		post_all(&d, WORKER_CMD_CLOSE_ALL);
+		goto out;
+	}
 	log_info("ready workers=%d max_connections=%ld", d.nworkers,
 	    d.shared.max_conns);
 

@@ -32,6 +32,7 @@ struct pool_server {
 	const struct server_conf *conf; /* borrowed from the config */
 	uint64_t key_hash;		/* balance_hash(conf->text) */
 	atomic_bool up;			/* health: may take connections */
+	atomic_bool resolved;		/* addr is set */
 	atomic_long active;		/* connections to it now */
 	pthread_mutex_t mu;		/* guards addr */
 	struct addr addr;		/* len 0: not resolved (yet) */
@@ -44,6 +45,8 @@ struct pool {
 	size_t idx;			  /* in config->upstreams */
 	struct pool_server *servers;	  /* owned array of conf->nservers */
 	size_t n;
+	int *weight;			  /* owned: the servers' weights */
+	uint64_t *hash;			  /* owned: their key_hash */
 };
 
 struct pool_set {
@@ -66,14 +69,15 @@ void pool_rr_free(struct pool_rr *rr);
 
 /*
  * The servers to try for a new connection, best first, at most max
- * (<= POOL_MAX_TRIES): by the pool's balance (key: the client id or the
- * client address bytes for source/clientid; ignored otherwise), among the
- * servers that are up and resolved, the backups only when no other server
- * is. Writes indexes into p->servers. Returns how many (0: no server can
- * take a connection now).
+ * (<= POOL_MAX_TRIES): by the pool's balance (key: balance_hash of the
+ * client id, or of the client address bytes, for source/clientid; ignored
+ * otherwise), among the servers that are up and resolved, the backups only
+ * when no other server is. Writes indexes into p->servers. Returns how
+ * many (0: no server can take a connection now). rr is the calling
+ * worker's.
  */
-size_t pool_candidates(struct pool *p, struct pool_rr *rr, const void *key,
-    size_t keylen, size_t *order, size_t max);
+size_t pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
+    size_t *order, size_t max);
 
 /* Copy server s's current address; false when it has none. */
 bool pool_server_addr(struct pool_server *s, struct addr *out);

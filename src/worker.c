@@ -18,6 +18,7 @@
 #include "listener.h"
 #include "log.h"
 #include "tls_ctx.h"
+#include "pool.h"
 #include "worker.h"
 
 static void
@@ -75,6 +76,9 @@ worker_new(int idx, struct worker_shared *shared, struct tls_gen *gen)
 	w->inbox_ev = event_new(w->base, -1, EV_PERSIST, inbox_cb, w);
 	if (w->inbox_ev == NULL)
 		goto fail;
+	w->rr = pool_rr_new(shared->pools);
+	if (w->rr == NULL)
+		goto fail;
 	w->gen = tls_gen_ref(gen);
 	return w;
 fail:
@@ -99,6 +103,7 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 	tls_gen_unref(w->pending_gen);
 	tls_gen_unref(w->gen);
+	pool_rr_free(w->rr);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

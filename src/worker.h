@@ -21,11 +21,14 @@ struct event_base;
 struct tls_gen;
 struct listener_sock;
 struct conn;
+struct pool_set;
+struct pool_rr;
 
 /* Read-mostly state every worker sees, owned by the daemon. The counters
  * are the only fields written after start, and only atomically. */
 struct worker_shared {
 	const struct config *cfg;
+	struct pool_set *pools; /* see pool.h for what workers may touch */
 	long max_conns; /* effective max_connections */
 	atomic_long active;
 	atomic_uint_fast64_t next_conn_id;
@@ -44,6 +47,7 @@ struct worker {
 	struct event_base *base;
 	struct worker_shared *shared;
 	struct tls_gen *gen; /* owned reference */
+	struct pool_rr *rr;  /* owned: this worker's round-robin state */
 
 	struct listener_sock *socks; /* owned array */
 	size_t nsocks;
