@@ -28,14 +28,18 @@ const char *const config_verify_names[] = {
 const char *const config_allow_keys[] = {
 	"allow_cn", "allow_ou", "allow_san_dns", "allow_san_uri", NULL
 };
-
-#define LISTENER_NAME_MAX 64
+const char *const config_balance_names[] = {
+	"roundrobin", "leastconn", "source", "clientid", NULL
+};
+const char *const config_hash_names[] = { "rendezvous", NULL };
+const char *const config_health_names[] = { "none", "tcp", "mqtt", NULL };
 
 enum sect {
 	SECT_NONE,     /* before the first header: keys are errors */
 	SECT_GLOBAL,
 	SECT_LISTENER, /* listeners[li] */
 	SECT_CERT,     /* certs[li] */
+	SECT_UPSTREAM, /* upstreams[li] */
 	SECT_SKIP,     /* a bad header: its keys are not checked */
 };
 
@@ -140,7 +144,7 @@ eof:
 }
 
 static bool
-valid_listener_name(const char *s)
+valid_section_name(const char *s)
 {
 	size_t n;
 
@@ -150,15 +154,14 @@ valid_listener_name(const char *s)
 		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
 		    s[n] == '.' || s[n] == '-'))
 			return false;
-	return n >= 1 && n <= LISTENER_NAME_MAX;
+	return n >= 1 && n <= CONFIG_NAME_MAX;
 }
 
-/* Store every default of the section kind through its setter. */
+/* Store every default of the section kind through its setter (into to). */
 static void
 apply_defaults(struct parse *p, enum config_section_kind kind,
-    struct listener_conf *l)
+    const struct config_target *to)
 {
-	struct config_target to = { l, NULL, l != NULL ? &l->tls : NULL };
 	size_t i;
 
 	for (i = 0; i < config_nkeys && !p->stop; i++) {
@@ -168,7 +171,7 @@ apply_defaults(struct parse *p, enum config_section_kind kind,
 
 		if (k->section != kind || k->def == NULL)
 			continue;
-		r = k->set(p->c, &to, k->def, &why);
+		r = k->set(p->c, to, k->def, &why);
 		if (r == -2)
 			oom(p);
 		else if (r != 0)
@@ -200,7 +203,8 @@ new_listener(struct parse *p, const char *name)
 	}
 	p->sect = SECT_LISTENER;
 	p->li = c->nlisteners - 1;
-	apply_defaults(p, CONFIG_SECTION_LISTENER, l);
+	apply_defaults(p, CONFIG_SECTION_LISTENER,
+	    &(struct config_target){ .l = l, .t = &l->tls });
 }
 
 /* A [cert NAME] bundle takes no defaults: what it does not set comes from
@@ -229,12 +233,107 @@ new_cert(struct parse *p, const char *name)
 	p->li = c->ncerts - 1;
 }
 
+static void
+new_upstream(struct parse *p, const char *name)
+{
+	struct config *c = p->c;
+	struct upstream_conf *v, *u;
+
+	v = realloc(c->upstreams, (c->nupstreams + 1) * sizeof(*v));
+	if (v == NULL) {
+		oom(p);
+		return;
+	}
+	c->upstreams = v;
+	u = &v[c->nupstreams];
+	memset(u, 0, sizeof(*u));
+	c->nupstreams++;
+	u->header_line = p->line;
+	if ((u->name = strdup(name)) == NULL) {
+		oom(p);
+		return;
+	}
+	p->sect = SECT_UPSTREAM;
+	p->li = c->nupstreams - 1;
+	apply_defaults(p, CONFIG_SECTION_UPSTREAM,
+	    &(struct config_target){ .u = u });
+}
+
+/* The name of the section at index i of kind sect. */
+static const char *
+section_name(const struct config *c, enum sect sect, size_t i)
+{
+	switch (sect) {
+	case SECT_LISTENER:
+		return c->listeners[i].name;
+	case SECT_CERT:
+		return c->certs[i].name;
+	case SECT_UPSTREAM:
+		return c->upstreams[i].name;
+	case SECT_NONE:
+	case SECT_GLOBAL:
+	case SECT_SKIP:
+	default:
+		return "";
+	}
+}
+
+static int
+section_line(const struct config *c, enum sect sect, size_t i)
+{
+	switch (sect) {
+	case SECT_LISTENER:
+		return c->listeners[i].header_line;
+	case SECT_CERT:
+		return c->certs[i].header_line;
+	case SECT_UPSTREAM:
+		return c->upstreams[i].header_line;
+	case SECT_NONE:
+	case SECT_GLOBAL:
+	case SECT_SKIP:
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Check the NAME of a "[kind NAME]" header (kind a listener, cert or
+ * upstream, of which there are n): present, well-formed and not taken. A
+ * section with a bad or duplicate name is still built, so that the problems
+ * in its keys are reported too.
+ */
+static void
+check_section_name(struct parse *p, const char *kind, enum sect sect,
+    size_t n, const char *name, const char *example)
+{
+	size_t i;
+
+	if (*name == '\0') {
+		diag_add(p->d, p->file, p->line, "[%s] needs a name, as in "
+		    "[%s %s]", kind, kind, example);
+		return;
+	}
+	if (!valid_section_name(name)) {
+		diag_add(p->d, p->file, p->line,
+		    "invalid %s name '%s' (use 1 to %d letters, digits, '_', "
+		    "'.' or '-')",
+		    kind, name, CONFIG_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(section_name(p->c, sect, i), name) == 0) {
+			diag_add(p->d, p->file, p->line,
+			    "duplicate %s name '%s' (first on line %d)", kind,
+			    name, section_line(p->c, sect, i));
+			return;
+		}
+}
+
 /* A "[kind name]" header; s is what lies between the brackets. */
 static void
 section(struct parse *p, char *s)
 {
 	char *kind, *name, *end;
-	size_t i;
 
 	p->sect = SECT_SKIP;
 	p->key_line = 0;
@@ -260,50 +359,21 @@ section(struct parse *p, char *s)
 			    "[global] takes no name, not '%s'", name);
 		p->sect = SECT_GLOBAL;
 	} else if (strcmp(kind, "listener") == 0) {
-		/* A listener with a bad or duplicate name is still built, so
-		 * that the problems in its keys are reported too. */
-		if (*name == '\0')
-			diag_add(p->d, p->file, p->line,
-			    "[listener] needs a name, as in [listener default]");
-		else if (!valid_listener_name(name))
-			diag_add(p->d, p->file, p->line,
-			    "invalid listener name '%s' (use 1 to %d letters, "
-			    "digits, '_', '.' or '-')",
-			    name, LISTENER_NAME_MAX);
-		else
-			for (i = 0; i < p->c->nlisteners; i++)
-				if (strcmp(p->c->listeners[i].name, name) == 0) {
-					diag_add(p->d, p->file, p->line,
-					    "duplicate listener name '%s' "
-					    "(first on line %d)",
-					    name,
-					    p->c->listeners[i].header_line);
-					break;
-				}
+		check_section_name(p, kind, SECT_LISTENER, p->c->nlisteners,
+		    name, "default");
 		new_listener(p, name);
 	} else if (strcmp(kind, "cert") == 0) {
-		if (*name == '\0')
-			diag_add(p->d, p->file, p->line,
-			    "[cert] needs a name, as in [cert tenant-a]");
-		else if (!valid_listener_name(name))
-			diag_add(p->d, p->file, p->line,
-			    "invalid cert name '%s' (use 1 to %d letters, "
-			    "digits, '_', '.' or '-')",
-			    name, LISTENER_NAME_MAX);
-		else
-			for (i = 0; i < p->c->ncerts; i++)
-				if (strcmp(p->c->certs[i].name, name) == 0) {
-					diag_add(p->d, p->file, p->line,
-					    "duplicate cert name '%s' "
-					    "(first on line %d)",
-					    name, p->c->certs[i].header_line);
-					break;
-				}
+		check_section_name(p, kind, SECT_CERT, p->c->ncerts, name,
+		    "tenant-a");
 		new_cert(p, name);
+	} else if (strcmp(kind, "upstream") == 0) {
+		check_section_name(p, kind, SECT_UPSTREAM, p->c->nupstreams,
+		    name, "cluster");
+		new_upstream(p, name);
 	} else {
 		diag_add(p->d, p->file, p->line,
 		    "unknown section kind '%s' (expected [global], "
-		    "[listener NAME] or [cert NAME])",
+		    "[listener NAME], [cert NAME] or [upstream NAME])",
 		    kind);
 	}
 }
@@ -434,16 +504,45 @@ reader_cb(char *str, int num, void *stream)
 static const char *
 sect_label(const struct parse *p, char *buf, size_t cap)
 {
-	const char *name;
+	const char *name, *kind;
 
 	if (p->sect == SECT_GLOBAL)
 		return "[global]";
-	name = p->sect == SECT_CERT ? p->c->certs[p->li].name
-				    : p->c->listeners[p->li].name;
-	snprintf(buf, cap, "[%s%s%s]",
-	    p->sect == SECT_CERT ? "cert" : "listener", *name != '\0' ? " " : "",
-	    name);
+	name = section_name(p->c, p->sect, p->li);
+	kind = p->sect == SECT_CERT ? "cert"
+	    : p->sect == SECT_UPSTREAM ? "upstream"
+				       : "listener";
+	snprintf(buf, cap, "[%s%s%s]", kind, *name != '\0' ? " " : "", name);
 	return buf;
+}
+
+/* Where a key of another section kind belongs, for "unknown key" errors. */
+static const char *
+belongs_in(enum config_section_kind kind, const char *name)
+{
+	static const enum config_section_kind order[] = {
+		CONFIG_SECTION_LISTENER, CONFIG_SECTION_GLOBAL,
+		CONFIG_SECTION_CERT, CONFIG_SECTION_UPSTREAM,
+	};
+	const struct config_key *o = NULL;
+	size_t i;
+
+	for (i = 0; i < nitems(order) && o == NULL; i++)
+		if (order[i] != kind)
+			o = config_key_find(order[i], name);
+	if (o == NULL)
+		return "";
+	switch (o->section) {
+	case CONFIG_SECTION_GLOBAL:
+		return " (it belongs in [global])";
+	case CONFIG_SECTION_CERT:
+		return " (it belongs in a [cert NAME] section)";
+	case CONFIG_SECTION_UPSTREAM:
+		return " (it belongs in an [upstream NAME] section)";
+	case CONFIG_SECTION_LISTENER:
+	default:
+		return " (it belongs in a [listener NAME] section)";
+	}
 }
 
 static int
@@ -452,10 +551,10 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 {
 	struct parse *p = user;
 	struct config *c = p->c;
-	struct config_target to = { NULL, NULL, NULL };
-	enum config_section_kind kind, other;
+	char label[CONFIG_MAX_LINE + 16], msg[CONFIG_MSG_MAX];
+	struct config_target to = { .msg = msg, .msgcap = sizeof(msg) };
+	enum config_section_kind kind;
 	const struct config_key *k;
-	char label[CONFIG_MAX_LINE + 16];
 	const char *why = "?";
 	int *linep, r;
 
@@ -471,39 +570,32 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 		return 1;
 	case SECT_GLOBAL:
 		kind = CONFIG_SECTION_GLOBAL;
-		other = CONFIG_SECTION_LISTENER;
 		break;
 	case SECT_CERT:
 		kind = CONFIG_SECTION_CERT;
-		other = CONFIG_SECTION_LISTENER;
 		to.b = &c->certs[p->li];
 		to.t = &to.b->tls;
+		break;
+	case SECT_UPSTREAM:
+		kind = CONFIG_SECTION_UPSTREAM;
+		to.u = &c->upstreams[p->li];
 		break;
 	case SECT_LISTENER:
 	default:
 		kind = CONFIG_SECTION_LISTENER;
-		other = CONFIG_SECTION_GLOBAL;
 		to.l = &c->listeners[p->li];
 		to.t = &to.l->tls;
 		break;
 	}
 	if ((k = config_key_find(kind, name)) == NULL) {
-		const struct config_key *o = config_key_find(other, name);
-
-		if (o == NULL && kind == CONFIG_SECTION_LISTENER)
-			o = config_key_find(CONFIG_SECTION_CERT, name);
 		diag_add(p->d, p->file, p->line, "unknown key '%s' in %s%s",
 		    name, sect_label(p, label, sizeof(label)),
-		    o == NULL ? ""
-		    : o->section == CONFIG_SECTION_GLOBAL
-			? " (it belongs in [global])"
-		    : o->section == CONFIG_SECTION_CERT
-			? " (it belongs in a [cert NAME] section)"
-			: " (it belongs in a [listener NAME] section)");
+		    belongs_in(kind, name));
 		return 1;
 	}
 	linep = to.l != NULL ? &to.l->line[k->id]
 	    : to.b != NULL   ? &to.b->line[k->id]
+	    : to.u != NULL   ? &to.u->line[k->id]
 			     : &c->global.line[k->id];
 	if (*linep != 0 && !k->repeatable) {
 		diag_add(p->d, p->file, p->line,
@@ -520,11 +612,15 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 		if (*value == '\0')
 			diag_add(p->d, p->file, p->line,
 			    "%s: empty value (%s)", name, why);
+		else if (r == -3)
+			diag_add(p->d, p->file, p->line, "%s: %s", name, why);
 		else
 			diag_add(p->d, p->file, p->line,
 			    "%s: invalid value '%s': %s", name, value, why);
 	} else if (to.l != NULL && k->id == LKEY_BIND) {
 		to.l->bind_lines[to.l->nbinds - 1] = p->line;
+	} else if (to.u != NULL && k->id == UKEY_SERVER) {
+		to.u->servers[to.u->nservers - 1].line = p->line;
 	}
 	return 1;
 }
@@ -673,7 +769,8 @@ lkey_name(enum listener_key id)
 	size_t i;
 
 	for (i = 0; i < config_nkeys; i++)
-		if (config_keys[i].section != CONFIG_SECTION_GLOBAL &&
+		if ((config_keys[i].section == CONFIG_SECTION_LISTENER ||
+		    config_keys[i].section == CONFIG_SECTION_CERT) &&
 		    config_keys[i].id == (int)id)
 			return config_keys[i].name;
 	return "?";
@@ -790,18 +887,86 @@ check_mqtt(struct parse *p, const struct listener_conf *l)
 		    "mqtt_clientid_must_match: " NO_CLIENT_CERT);
 }
 
+/* The rules of each [upstream NAME] pool. */
+static void
+validate_upstreams(struct parse *p)
+{
+	const struct config *c = p->c;
+	size_t i, j;
+
+	for (i = 0; i < c->nupstreams; i++) {
+		const struct upstream_conf *u = &c->upstreams[i];
+		bool all_backup = u->nservers > 0;
+
+		/* A pool whose every server line was wrong has been reported
+		 * already, line by line. */
+		if (u->line[UKEY_SERVER] == 0)
+			diag_add(p->d, p->file, u->header_line,
+			    "upstream %s: no server", u->name);
+		for (j = 0; j < u->nservers; j++)
+			if (!u->servers[j].backup)
+				all_backup = false;
+		if (all_backup)
+			diag_add(p->d, p->file, u->header_line,
+			    "upstream %s: every server is a backup", u->name);
+		if (u->health_check == HEALTH_NONE ||
+		    u->health_timeout_ms < u->health_interval_ms)
+			continue;
+		if (u->line[UKEY_HEALTH_TIMEOUT] != 0 ||
+		    u->line[UKEY_HEALTH_INTERVAL] == 0)
+			diag_add(p->d, p->file,
+			    u->line[UKEY_HEALTH_TIMEOUT] != 0
+				? u->line[UKEY_HEALTH_TIMEOUT]
+				: u->header_line,
+			    "health_timeout: must be less than health_interval "
+			    "(%ld ms >= %ld ms)",
+			    u->health_timeout_ms, u->health_interval_ms);
+		else
+			diag_add(p->d, p->file, u->line[UKEY_HEALTH_INTERVAL],
+			    "health_interval: must be more than health_timeout "
+			    "(%ld ms <= %ld ms)",
+			    u->health_interval_ms, u->health_timeout_ms);
+	}
+}
+
+/* A listener's upstream = NAME must name a pool. */
+static void
+resolve_pool(struct parse *p, struct listener_conf *l)
+{
+	const struct upstream_conf *u;
+
+	if (l->upstream_pool == NULL)
+		return;
+	if ((u = config_upstream(p->c, l->upstream_pool)) != NULL) {
+		l->pool_idx = (size_t)(u - p->c->upstreams);
+		return;
+	}
+	/* Without a ':' an address is taken for a pool name. */
+	l->pool_idx = SIZE_MAX;
+	if (strspn(l->upstream_pool, "0123456789.") ==
+	    strlen(l->upstream_pool))
+		diag_add(p->d, p->file, l->line[LKEY_UPSTREAM],
+		    "upstream: no [upstream NAME] section named '%s' (an "
+		    "address needs a port, as in %s:1883)",
+		    l->upstream_pool, l->upstream_pool);
+	else
+		diag_add(p->d, p->file, l->line[LKEY_UPSTREAM],
+		    "upstream: no [upstream NAME] section named '%s'",
+		    l->upstream_pool);
+}
+
 /* Rules across keys and sections, each blamed on the line of one key. */
 static void
 validate(struct parse *p)
 {
-	const struct config *c = p->c;
+	struct config *c = p->c;
 	char abuf[ADDR_STRLEN];
 	size_t i, j, oi, oj;
 
 	if (c->nlisteners == 0)
 		diag_add(p->d, p->file, 0, "no [listener] section");
 	for (i = 0; i < c->nlisteners; i++) {
-		const struct listener_conf *l = &c->listeners[i];
+		struct listener_conf *l = &c->listeners[i];
 
 		for (j = 0; j < config_nkeys; j++) {
 			const struct config_key *k = &config_keys[j];
@@ -813,6 +978,7 @@ validate(struct parse *p)
 				    k->name, *l->name != '\0' ? " " : "",
 				    l->name);
 		}
+		resolve_pool(p, l);
 		if (l->tls.certfile == NULL && l->ncerts == 0 &&
 		    l->certdir == NULL && l->psk_file == NULL)
 			diag_add(p->d, p->file, l->header_line,
@@ -846,6 +1012,7 @@ validate(struct parse *p)
 		}
 	}
 	validate_certs(p);
+	validate_upstreams(p);
 }
 
 void
@@ -913,6 +1080,20 @@ config_cert(const struct config *c, const char *name)
 	return NULL;
 }
 
+const struct upstream_conf *
+config_upstream(const struct config *c, const char *name)
+{
+	size_t i;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < c->nupstreams; i++)
+		if (c->upstreams[i].name != NULL &&
+		    strcmp(c->upstreams[i].name, name) == 0)
+			return &c->upstreams[i];
+	return NULL;
+}
+
 static struct config *
 load(const char *name, FILE *fp, const char *str, struct diag *d, bool keep)
 {
@@ -940,7 +1121,7 @@ load(const char *name, FILE *fp, const char *str, struct diag *d, bool keep)
 		goto fail;
 	}
 	p.file = p.c->path;
-	apply_defaults(&p, CONFIG_SECTION_GLOBAL, NULL);
+	apply_defaults(&p, CONFIG_SECTION_GLOBAL, &(struct config_target){ 0 });
 	if (p.stop)
 		goto fail;
 
@@ -1049,6 +1230,7 @@ config_free(struct config *c)
 		free(l->alpn);
 		free(l->trusted);
 		free(l->mqtt_password_file);
+		free(l->upstream_pool);
 	}
 	free(c->listeners);
 	for (i = 0; i < c->ncerts; i++) {
@@ -1059,6 +1241,17 @@ config_free(struct config *c)
 		config_strv_free(b->sni, b->nsni);
 	}
 	free(c->certs);
+	for (i = 0; i < c->nupstreams; i++) {
+		struct upstream_conf *u = &c->upstreams[i];
+
+		free(u->name);
+		for (size_t j = 0; j < u->nservers; j++) {
+			free(u->servers[j].text);
+			free(u->servers[j].host);
+		}
+		free(u->servers);
+	}
+	free(c->upstreams);
 	free(c->path);
 	free(c);
 }

@@ -278,7 +278,8 @@ struct listener_conf {
 	int *bind_lines; /* owned array of nbinds: line of each bind */
 	struct addr upstream; /* when upstream is an address (len > 0) */
 	char *upstream_pool;  /* owned: the pool it names, or NULL */
-	size_t pool_idx;      /* its index into config->upstreams */
+	size_t pool_idx;      /* its index into config->upstreams (SIZE_MAX
+				 in a partial config that lacks the pool) */
 	struct tls_conf tls;
 	char **certs;	  /* owned: names of the [cert] bundles served */
 	size_t ncerts;
@@ -392,10 +393,17 @@ void config_cert_effective(const struct listener_conf *l,
 /* Look up a bundle by name; NULL if none. */
 const struct cert_conf *config_cert(const struct config *c, const char *name);
 
+/* Look up an [upstream NAME] pool by name; NULL if none. */
+const struct upstream_conf *config_upstream(const struct config *c,
+    const char *name);
+
 /* Names of enum values, for printing and for the key table. */
 extern const char *const config_log_level_names[];  /* NULL-terminated */
 extern const char *const config_verify_names[];	    /* NULL-terminated */
 extern const char *const config_allow_keys[]; /* "allow_cn", ...; by kind */
+extern const char *const config_balance_names[]; /* by enum balance_mode */
+extern const char *const config_hash_names[];	 /* by enum hash_mode */
+extern const char *const config_health_names[];	 /* by enum health_mode */
 
 /* Longest accepted line, after inline comments and trailing blanks are
  * stripped (the packaged inih reads lines of at most 199 bytes). */

@@ -6,8 +6,11 @@
  */
 #include "build_config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "compat.h"
@@ -233,11 +236,53 @@ set_bind(struct config *c MQ_UNUSED, const struct config_target *to,
 	return 0;
 }
 
+/* A section name: 1 to CONFIG_NAME_MAX letters, digits, '_', '.', '-'. */
+static bool
+is_section_name(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
+		    s[n] == '.' || s[n] == '-'))
+			return false;
+	return n >= 1 && n <= CONFIG_NAME_MAX;
+}
+
+/*
+ * An address as before ("1.2.3.4:1883", "[::1]:1883", "unix:/path": anything
+ * with a ':' or a '['), or the name of an [upstream NAME] pool, which
+ * config.c looks up once every section is read.
+ */
 static int
 set_upstream(struct config *c MQ_UNUSED, const struct config_target *to,
     const char *value, const char **why)
 {
-	return addr_parse(value, &to->l->upstream, why);
+	struct listener_conf *l = to->l;
+	struct addr a;
+	char *pool;
+
+	if (*value == '\0' || strchr(value, ':') != NULL ||
+	    strchr(value, '[') != NULL) {
+		if (addr_parse(value, &a, why) == -1)
+			return -1;
+		free(l->upstream_pool);
+		l->upstream_pool = NULL;
+		l->upstream = a;
+		return 0;
+	}
+	if (!is_section_name(value))
+		return bad(why, "expected the name of an [upstream NAME] "
+				"section, or an address such as "
+				"127.0.0.1:1883");
+	if ((pool = strdup(value)) == NULL)
+		return -2;
+	free(l->upstream_pool);
+	l->upstream_pool = pool;
+	memset(&l->upstream, 0, sizeof(l->upstream));
+	return 0;
 }
 
 /* Setters that only store a string (a resolved path when is_path). */
@@ -934,9 +979,405 @@ set_mqtt_max_connect(struct config *c MQ_UNUSED,
 	    "expected a size from 128 to 16777216 bytes");
 }
 
+/* [upstream NAME] */
+
+#define SERVER_SYNTAX "expected host:port [weight=N] [backup]"
+
+/* A reason of its own for -3 (see config_setter_fn), formatted into
+ * to->msg; a static fallback when there is no room. */
+static int say(const struct config_target *to, const char **why,
+    const char *fmt, ...) MQ_PRINTF(3, 4);
+
+static int
+say(const struct config_target *to, const char **why, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (to->msg == NULL || to->msgcap == 0) {
+		*why = "invalid server";
+		return -3;
+	}
+	va_start(ap, fmt);
+	vsnprintf(to->msg, to->msgcap, fmt, ap);
+	va_end(ap);
+	*why = to->msg;
+	return -3;
+}
+
+static bool
+is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool
+is_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    is_digit(ch);
+}
+
+/*
+ * Whether s is a plausible DNS host name: letters, digits, '-' and '.',
+ * labels of 1 to 63 bytes that neither start nor end with '-', at most 253
+ * bytes besides one final '.', and not all digits and dots (that would be
+ * an IPv4 address). Sets *why otherwise.
+ */
+static bool
+host_name_ok(const char *s, const char **why)
+{
+	size_t n = strlen(s), i, label = 0;
+	bool alpha = false;
+
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0) {
+		*why = "missing host";
+		return false;
+	}
+	if (n > CONFIG_HOST_MAX) {
+		*why = "a host name is longer than 253 bytes";
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0) {
+				*why = "a host name has an empty label "
+				       "(\"..\" or a leading '.')";
+				return false;
+			}
+			if (s[i - 1] == '-') {
+				*why = "a label of a host name ends with '-'";
+				return false;
+			}
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(s[i]) && s[i] != '-') {
+			*why = "a host name has only letters, digits, '-' and "
+			       "'.'";
+			return false;
+		}
+		if (label == 0 && s[i] == '-') {
+			*why = "a label of a host name starts with '-'";
+			return false;
+		}
+		if (++label > 63) {
+			*why = "a label of a host name is longer than 63 bytes";
+			return false;
+		}
+		if (!is_digit(s[i]))
+			alpha = true;
+	}
+	if (s[n - 1] == '-') {
+		*why = "a label of a host name ends with '-'";
+		return false;
+	}
+	if (!alpha) {
+		*why = "invalid IPv4 address";
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Split "host:port" (host a name, an IPv4 or an [IPv6] literal) into sc:
+ * host without brackets, port, and the address of a literal. Returns 0, or
+ * -1 with *why set to a static reason.
+ */
+static int
+parse_server_addr(const char *text, struct server_conf *sc, const char **why)
+{
+	const char *hs, *he, *colon;
+	unsigned long port = 0;
+	const char *p;
+
+	if (strncmp(text, ADDR_UNIX_PREFIX, strlen(ADDR_UNIX_PREFIX)) == 0) {
+		*why = "a pool takes host:port servers, not UNIX sockets";
+		return -1;
+	}
+	if (*text == '[') {
+		hs = text + 1;
+		if ((he = strchr(hs, ']')) == NULL) {
+			*why = "missing ']' after IPv6 address";
+			return -1;
+		}
+		colon = he[1] == ':' ? he + 1 : NULL;
+		if (colon == NULL && he[1] != '\0') {
+			*why = "expected ':' and a port after ']'";
+			return -1;
+		}
+	} else {
+		hs = text;
+		colon = strrchr(text, ':');
+		if (colon != NULL && memchr(text, ':', (size_t)(colon - text)))
+		{
+			*why = "IPv6 addresses must be in brackets, e.g. "
+			       "[2001:db8::13]:1883";
+			return -1;
+		}
+		he = colon != NULL ? colon : text + strlen(text);
+	}
+	if (he == hs) {
+		*why = "missing host";
+		return -1;
+	}
+	if (colon == NULL) {
+		*why = "missing port (expected host:port)";
+		return -1;
+	}
+	if (colon[1] == '\0') {
+		*why = "missing port after ':'";
+		return -1;
+	}
+	for (p = colon + 1; *p != '\0'; p++) {
+		if (!is_digit(*p) || port > 65535) {
+			port = 0;
+			break;
+		}
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535) {
+		*why = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	if ((sc->host = strndup(hs, (size_t)(he - hs))) == NULL)
+		return -2;
+	sc->port = (unsigned)port;
+	memset(&sc->addr, 0, sizeof(sc->addr));
+	/* A literal (any [v6], or digits and dots) must parse as one; the
+	 * rest must look like a host name. */
+	if (*text == '[' || strspn(sc->host, "0123456789.") ==
+	    strlen(sc->host)) {
+		if (addr_parse(text, &sc->addr, why) == -1)
+			goto fail;
+	} else if (!host_name_ok(sc->host, why)) {
+		goto fail;
+	}
+	return 0;
+fail:
+	free(sc->host);
+	sc->host = NULL;
+	return -1;
+}
+
+/* Whether a and b are one server: the same text, the same host name in
+ * another case, or the same literal address. */
+static bool
+same_server(const struct server_conf *a, const struct server_conf *b)
+{
+	if (a->port != b->port)
+		return false;
+	if (a->addr.len != 0 || b->addr.len != 0)
+		return a->addr.len == b->addr.len &&
+		    memcmp(&a->addr.ss, &b->addr.ss, a->addr.len) == 0;
+	return strcasecmp(a->host, b->host) == 0;
+}
+
+static void
+server_clear(struct server_conf *sc)
+{
+	free(sc->text);
+	free(sc->host);
+}
+
+/*
+ * server = host:port [weight=N] [backup]; repeatable. The text is the first
+ * word exactly as written. config.c sets the line of the new server.
+ */
+static int
+set_server(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	struct upstream_conf *u = to->u;
+	struct server_conf sc, *v;
+	const char *p = value, *w;
+	bool weight_seen = false;
+	size_t n, i;
+	long weight;
+	int r;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.weight = 1;
+	n = strcspn(p, " \t");
+	if (n == 0)
+		return bad(why, SERVER_SYNTAX);
+	if ((sc.text = strndup(p, n)) == NULL)
+		return -2;
+	if ((r = parse_server_addr(sc.text, &sc, why)) != 0) {
+		if (r == -1)
+			r = say(to, why, "invalid address '%s': %s", sc.text,
+			    *why);
+		goto fail;
+	}
+	for (p += n;; p += n) {
+		char opt[CONFIG_MSG_MAX / 2];
+
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		n = strcspn(p, " \t");
+		snprintf(opt, sizeof(opt), "%.*s", (int)n, p);
+		if (strcmp(opt, "backup") == 0) {
+			if (sc.backup) {
+				r = say(to, why, "backup is given twice");
+				goto fail;
+			}
+			sc.backup = true;
+		} else if (strncmp(opt, "weight=", 7) == 0) {
+			w = opt + 7;
+			if (weight_seen) {
+				r = say(to, why, "weight is given twice");
+				goto fail;
+			}
+			if (value_long(w, 1, 256, &weight, NULL) == -1) {
+				r = say(to, why, "weight must be 1..256");
+				goto fail;
+			}
+			weight_seen = true;
+			sc.weight = (int)weight;
+		} else {
+			r = say(to, why,
+			    "unknown option '%s' (weight=N or backup)", opt);
+			goto fail;
+		}
+	}
+	for (i = 0; i < u->nservers; i++) {
+		const struct server_conf *o = &u->servers[i];
+
+		if (!same_server(o, &sc))
+			continue;
+		if (strcmp(o->text, sc.text) == 0)
+			r = say(to, why, "duplicate server '%s' (first on "
+			    "line %d)", sc.text, o->line);
+		else
+			r = say(to, why, "'%s' is the same server as '%s' on "
+			    "line %d", sc.text, o->text, o->line);
+		goto fail;
+	}
+	if ((v = realloc(u->servers, (u->nservers + 1) * sizeof(*v))) == NULL) {
+		r = -2;
+		goto fail;
+	}
+	u->servers = v;
+	u->servers[u->nservers++] = sc;
+	return 0;
+fail:
+	server_clear(&sc);
+	return r;
+}
+
+static const char *const balance_reason =
+    "expected roundrobin, leastconn, source or clientid";
+
+static int
+set_balance(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, config_balance_names, &v, NULL) == -1)
+		return bad(why, balance_reason);
+	to->u->balance = (enum balance_mode)v;
+	return 0;
+}
+
+static int
+set_hash(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, config_hash_names, &v, NULL) == -1)
+		return bad(why, "expected rendezvous");
+	to->u->hash = (enum hash_mode)v;
+	return 0;
+}
+
+static int
+set_health_check(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	int v;
+
+	if (value_enum(value, config_health_names, &v, NULL) == -1)
+		return bad(why, "expected none, tcp or mqtt");
+	to->u->health_check = (enum health_mode)v;
+	return 0;
+}
+
+static int
+set_health_interval(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_duration(value, 100, TIMEOUT_MAX_MS,
+	    &to->u->health_interval_ms, why,
+	    "expected a duration from 100ms to 1h, such as 5 (seconds) or "
+	    "500ms");
+}
+
+static int
+set_health_timeout(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	return set_duration(value, 1, TIMEOUT_MAX_MS, &to->u->health_timeout_ms,
+	    why, TIMEOUT_REASON);
+}
+
+static int
+set_count(const char *value, long min, long max, int *out, const char **why,
+    const char *reason)
+{
+	long v;
+
+	if (set_long(value, min, max, &v, why, reason) == -1)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
+set_health_rise(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	return set_count(value, 1, 100, &to->u->health_rise, why,
+	    "expected an integer from 1 to 100");
+}
+
+static int
+set_health_fall(struct config *c MQ_UNUSED, const struct config_target *to,
+    const char *value, const char **why)
+{
+	return set_count(value, 1, 100, &to->u->health_fall, why,
+	    "expected an integer from 1 to 100");
+}
+
+static int
+set_connect_retries(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	return set_count(value, 0, 15, &to->u->connect_retries, why,
+	    "expected an integer from 0 to 15");
+}
+
+static int
+set_resolve_interval(struct config *c MQ_UNUSED,
+    const struct config_target *to, const char *value, const char **why)
+{
+	long v;
+
+	if (value_duration_ms(value, 0, DURATION_MAX_MS, &v, NULL) == -1 ||
+	    (v != 0 && v < 1000))
+		return bad(why, "expected 0 (only at start) or a duration from "
+				"1s to 7 days, such as 30 (seconds) or 5m");
+	to->u->resolve_interval_ms = v;
+	return 0;
+}
+
 #define G CONFIG_SECTION_GLOBAL
 #define L CONFIG_SECTION_LISTENER
 #define C CONFIG_SECTION_CERT
+#define U CONFIG_SECTION_UPSTREAM, false
 
 /* Listener keys a [cert] section may set too: the ones marked BC. */
 #define LO L, false
@@ -975,7 +1416,7 @@ const struct config_key config_keys[] = {
 	    "repeatable",
 	    true },
 	{ LO, "upstream", LKEY_UPSTREAM, NULL, false, set_upstream,
-	    "numeric address of the plaintext MQTT broker, e.g. 127.0.0.1:1883",
+	    "[upstream NAME] pool, or the broker's address, e.g. 127.0.0.1:1883",
 	    true },
 	{ BC, "certfile", LKEY_CERTFILE, NULL, false, set_certfile,
 	    "PEM certificate chain, leaf first; relative to the config file",
@@ -1121,11 +1562,39 @@ const struct config_key config_keys[] = {
 	{ LO, "mqtt_max_connect", LKEY_MQTT_MAX_CONNECT, "65536", false,
 	    set_mqtt_max_connect,
 	    "largest CONNECT packet accepted, 128..16777216 bytes", false },
+
+	{ U, "server", UKEY_SERVER, NULL, true, set_server,
+	    "a broker: host:port [weight=N] [backup]; repeatable", true },
+	{ U, "balance", UKEY_BALANCE, "roundrobin", false, set_balance,
+	    "roundrobin, leastconn, source or clientid", false },
+	{ U, "hash", UKEY_HASH, "rendezvous", false, set_hash,
+	    "how source and clientid map keys to servers: rendezvous", false },
+	{ U, "health_check", UKEY_HEALTH_CHECK, "tcp", false,
+	    set_health_check, "none, tcp (connect) or mqtt (CONNECT/CONNACK)",
+	    false },
+	{ U, "health_interval", UKEY_HEALTH_INTERVAL, "5", false,
+	    set_health_interval, "time between checks of a server, 100ms..1h",
+	    false },
+	{ U, "health_timeout", UKEY_HEALTH_TIMEOUT, "2", false,
+	    set_health_timeout,
+	    "time one check may take; less than health_interval", false },
+	{ U, "health_rise", UKEY_HEALTH_RISE, "2", false, set_health_rise,
+	    "good checks in a row that mark a server up, 1..100", false },
+	{ U, "health_fall", UKEY_HEALTH_FALL, "3", false, set_health_fall,
+	    "failed checks in a row that mark a server down, 1..100", false },
+	{ U, "connect_retries", UKEY_CONNECT_RETRIES, "2", false,
+	    set_connect_retries,
+	    "other servers tried when a connect fails, 0..15", false },
+	{ U, "resolve_interval", UKEY_RESOLVE_INTERVAL, "30", false,
+	    set_resolve_interval,
+	    "how often host names are resolved again; 0 = only at start",
+	    false },
 };
 
 #undef G
 #undef L
 #undef C
+#undef U
 #undef LO
 #undef BC
 

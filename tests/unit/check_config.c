@@ -187,6 +187,25 @@ cert_with(char *buf, size_t cap, const char *key, const char *value)
 	    strcmp(key, "certfile") == 0 ? "" : "certfile = /x.pem\n");
 }
 
+/*
+ * MIN_L, then an [upstream p] pool on line 5 whose line 6 is "key = value",
+ * followed by a server on line 7 unless key is server. The health rule
+ * (health_timeout < health_interval) is kept out of the way of the health
+ * timing keys by health_check = none.
+ */
+#define UP_LINE 6
+#define UP_SERVER "server = 192.0.2.1:1883\n"
+static void
+upstream_with(char *buf, size_t cap, const char *key, const char *value)
+{
+	snprintf(buf, cap, MIN_L "[upstream p]\n%s = %s\n%s%s", key, value,
+	    strcmp(key, "server") == 0 ? "" : UP_SERVER,
+	    strcmp(key, "health_interval") == 0 ||
+		    strcmp(key, "health_timeout") == 0
+		? "health_check = none\n"
+		: "");
+}
+
 /* A key that a [cert NAME] section accepts. */
 static bool
 cert_key(const struct config_key *k)
@@ -272,6 +291,7 @@ listed_in_cert(const char *name)
 START_TEST(test_table)
 {
 	bool gseen[GKEY_COUNT] = { false }, lseen[LKEY_COUNT] = { false };
+	bool useen[UKEY_COUNT] = { false };
 	size_t i, ncert = 0;
 
 	for (i = 0; i < config_nkeys; i++) {
@@ -285,15 +305,18 @@ START_TEST(test_table)
 		    "%s: doc must be one line", k->name);
 		ck_assert_ptr_eq(config_key_find(k->section, k->name), k);
 		/* Only bind and upstream must be in every listener: certfile
-		 * may give way to certs, certdir or psk_file (validate()). */
+		 * may give way to certs, certdir or psk_file (validate()); and
+		 * a pool needs a server. */
 		ck_assert_int_eq(k->required, strcmp(k->name, "bind") == 0 ||
-			strcmp(k->name, "upstream") == 0);
+			strcmp(k->name, "upstream") == 0 ||
+			strcmp(k->name, "server") == 0);
 		/* No default: required, or defaulted after parsing (keyfile
 		 * from certfile), or needed only without bundles (certfile). */
 		nodef = k->required || strcmp(k->name, "keyfile") == 0 ||
 		    strcmp(k->name, "certfile") == 0;
 		ck_assert_msg((k->def == NULL) == nodef, "%s: default", k->name);
-		ck_assert_int_eq(k->repeatable, strcmp(k->name, "bind") == 0);
+		ck_assert_int_eq(k->repeatable, strcmp(k->name, "bind") == 0 ||
+			strcmp(k->name, "server") == 0);
 		ck_assert_msg(k->in_cert == listed_in_cert(k->name),
 		    "%s: in_cert", k->name);
 		/* In a [cert] section: the cert keys and the in_cert ones. */
@@ -307,6 +330,17 @@ START_TEST(test_table)
 			ck_assert_ptr_nonnull(k->def);
 			ck_assert_ptr_null(
 			    config_key_find(CONFIG_SECTION_LISTENER, k->name));
+			ck_assert_ptr_null(
+			    config_key_find(CONFIG_SECTION_UPSTREAM, k->name));
+		} else if (k->section == CONFIG_SECTION_UPSTREAM) {
+			ck_assert(!k->in_cert);
+			ck_assert(k->id >= 0 && k->id < UKEY_COUNT);
+			ck_assert_msg(!useen[k->id], "%s: id reused", k->name);
+			useen[k->id] = true;
+			ck_assert_ptr_null(
+			    config_key_find(CONFIG_SECTION_GLOBAL, k->name));
+			ck_assert_ptr_null(
+			    config_key_find(CONFIG_SECTION_LISTENER, k->name));
 		} else {
 			/* [cert] keys share the listener ids (cert_conf.line). */
 			ck_assert(k->section == CONFIG_SECTION_LISTENER ||
@@ -316,6 +350,8 @@ START_TEST(test_table)
 			lseen[k->id] = true;
 			ck_assert_ptr_null(
 			    config_key_find(CONFIG_SECTION_GLOBAL, k->name));
+			ck_assert_ptr_null(
+			    config_key_find(CONFIG_SECTION_UPSTREAM, k->name));
 			if (k->section == CONFIG_SECTION_CERT) {
 				ck_assert(!k->in_cert && !k->required);
 				ck_assert_ptr_nonnull(k->def);
@@ -329,7 +365,9 @@ START_TEST(test_table)
 		ck_assert_msg(gseen[i], "global key %zu not in the table", i);
 	for (i = 0; i < LKEY_COUNT; i++)
 		ck_assert_msg(lseen[i], "listener key %zu not in the table", i);
-	ck_assert_uint_eq(config_nkeys, GKEY_COUNT + LKEY_COUNT);
+	for (i = 0; i < UKEY_COUNT; i++)
+		ck_assert_msg(useen[i], "upstream key %zu not in the table", i);
+	ck_assert_uint_eq(config_nkeys, GKEY_COUNT + LKEY_COUNT + UKEY_COUNT);
 	for (i = 0; i < nitems(in_cert_keys); i++)
 		ck_assert_ptr_nonnull(
 		    config_key_find(CONFIG_SECTION_CERT, in_cert_keys[i]));
@@ -365,6 +403,26 @@ START_TEST(test_table)
 		ck_assert_int_eq(key_named(config_allow_keys[i])->id,
 		    LKEY_ALLOW_CN + (int)i);
 	ck_assert_ptr_null(config_allow_keys[ALLOW_KIND_COUNT]);
+	/* the enum names, in enum order */
+	ck_assert_str_eq(config_balance_names[BALANCE_ROUNDROBIN], "roundrobin");
+	ck_assert_str_eq(config_balance_names[BALANCE_LEASTCONN], "leastconn");
+	ck_assert_str_eq(config_balance_names[BALANCE_SOURCE], "source");
+	ck_assert_str_eq(config_balance_names[BALANCE_CLIENTID], "clientid");
+	ck_assert_ptr_null(config_balance_names[BALANCE_CLIENTID + 1]);
+	ck_assert_str_eq(config_hash_names[HASH_RENDEZVOUS], "rendezvous");
+	ck_assert_ptr_null(config_hash_names[HASH_RENDEZVOUS + 1]);
+	ck_assert_str_eq(config_health_names[HEALTH_NONE], "none");
+	ck_assert_str_eq(config_health_names[HEALTH_TCP], "tcp");
+	ck_assert_str_eq(config_health_names[HEALTH_MQTT], "mqtt");
+	ck_assert_ptr_null(config_health_names[HEALTH_MQTT + 1]);
+	/* [upstream] keys are nowhere else, nor others there */
+	ck_assert_ptr_eq(config_key_find(CONFIG_SECTION_UPSTREAM, "server"),
+	    key_named("server"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_CERT, "server"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_UPSTREAM, "upstream"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_UPSTREAM, "bind"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_UPSTREAM, "certfile"));
+	ck_assert_ptr_null(config_key_find(CONFIG_SECTION_UPSTREAM, "Server"));
 }
 END_TEST
 
@@ -1697,6 +1755,18 @@ END_TEST
 	"file:/etc/mqgate/broker.pass"
 #define E_CID "expected off, cn, san_uri or username"
 #define E_MAXCONN "expected a size from 128 to 16777216 bytes"
+#define E_POOLNAME                                                           \
+	"expected the name of an [upstream NAME] section, or an address "     \
+	"such as 127.0.0.1:1883"
+#define E_BALANCE "expected roundrobin, leastconn, source or clientid"
+#define E_HINTERVAL \
+	"expected a duration from 100ms to 1h, such as 5 (seconds) or 500ms"
+#define E_RESOLVE                                                            \
+	"expected 0 (only at start) or a duration from 1s to 7 days, such "   \
+	"as 30 (seconds) or 5m"
+/* 65 bytes: one more than a section name may have */
+#define L65X "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm"
+
 /* 106 bytes: "/" P107 is a 107-byte path */
 #define P107                                                                 \
 	"123456789a123456789b123456789c123456789d123456789e123456789f"        \
@@ -1941,6 +2011,53 @@ static const struct {
 	{ "mqtt_max_connect", "64k", E_MAXCONN },
 	{ "mqtt_max_connect", "-1", E_MAXCONN },
 	{ "mqtt_max_connect", "", E_MAXCONN },
+	/* upstream: an address as before, or a pool name */
+	{ "upstream", "a b", E_POOLNAME },
+	{ "upstream", "a/b", E_POOLNAME },
+	{ "upstream", "b\xc3\xa9", E_POOLNAME },
+	{ "upstream", L65X, E_POOLNAME },
+	{ "upstream", "broker:1883", "host names are not supported yet" },
+	{ "upstream", "[broker]:1883", "invalid IPv6 address" },
+	/* [upstream NAME] */
+	{ "balance", "random", E_BALANCE },
+	{ "balance", "RoundRobin", E_BALANCE },
+	{ "balance", "least_conn", E_BALANCE },
+	{ "balance", "", E_BALANCE },
+	{ "hash", "consistent", "expected rendezvous" },
+	{ "hash", "Rendezvous", "expected rendezvous" },
+	{ "hash", "", "expected rendezvous" },
+	{ "health_check", "http", "expected none, tcp or mqtt" },
+	{ "health_check", "TCP", "expected none, tcp or mqtt" },
+	{ "health_check", "off", "expected none, tcp or mqtt" },
+	{ "health_check", "", "expected none, tcp or mqtt" },
+	{ "health_interval", "0", E_HINTERVAL },
+	{ "health_interval", "99ms", E_HINTERVAL },
+	{ "health_interval", "61m", E_HINTERVAL },
+	{ "health_interval", "5x", E_HINTERVAL },
+	{ "health_interval", "", E_HINTERVAL },
+	{ "health_timeout", "0", "from 1ms to 1h" },
+	{ "health_timeout", "2h", "from 1ms to 1h" },
+	{ "health_timeout", "-1", "from 1ms to 1h" },
+	{ "health_timeout", "", "from 1ms to 1h" },
+	{ "health_rise", "0", "expected an integer from 1 to 100" },
+	{ "health_rise", "101", "expected an integer from 1 to 100" },
+	{ "health_rise", "two", "expected an integer from 1 to 100" },
+	{ "health_rise", "", "expected an integer from 1 to 100" },
+	{ "health_fall", "0", "expected an integer from 1 to 100" },
+	{ "health_fall", "101", "expected an integer from 1 to 100" },
+	{ "health_fall", "-3", "expected an integer from 1 to 100" },
+	{ "health_fall", "", "expected an integer from 1 to 100" },
+	{ "connect_retries", "-1", "expected an integer from 0 to 15" },
+	{ "connect_retries", "16", "expected an integer from 0 to 15" },
+	{ "connect_retries", "2x", "expected an integer from 0 to 15" },
+	{ "connect_retries", "", "expected an integer from 0 to 15" },
+	{ "resolve_interval", "500ms", E_RESOLVE },
+	{ "resolve_interval", "999ms", E_RESOLVE },
+	{ "resolve_interval", "8d", E_RESOLVE },
+	{ "resolve_interval", "-1", E_RESOLVE },
+	{ "resolve_interval", "never", E_RESOLVE },
+	{ "resolve_interval", "", E_RESOLVE },
+	{ "server", "", "expected host:port [weight=N] [backup]" },
 };
 
 /* Check that d holds the bad-value entry for key and value at line, first
@@ -1969,11 +2086,21 @@ START_TEST(test_bad_value)
 	if (k->section == CONFIG_SECTION_GLOBAL)
 		snprintf(text, sizeof(text), "[global]\n%s = %s\n" MIN_L,
 		    bad_vec[_i].key, bad_vec[_i].value);
+	else if (k->section == CONFIG_SECTION_UPSTREAM)
+		upstream_with(text, sizeof(text), bad_vec[_i].key,
+		    bad_vec[_i].value);
 	else
 		listener_with(text, sizeof(text), bad_vec[_i].key,
 		    bad_vec[_i].value);
 	load(text);
-	if (k->id == LKEY_CERTFILE && k->section != CONFIG_SECTION_GLOBAL) {
+	if (k->section == CONFIG_SECTION_UPSTREAM) {
+		/* a pool whose only server line is wrong: reported once */
+		expect_errors(1);
+		expect_bad_value(bad_vec[_i].key, bad_vec[_i].value,
+		    bad_vec[_i].why, UP_LINE);
+		return;
+	}
+	if (k->id == LKEY_CERTFILE && k->section == CONFIG_SECTION_LISTENER) {
 		/* A certfile that did not parse leaves none. */
 		expect_errors(2);
 		expect_entry(1, 1,
@@ -2092,6 +2219,8 @@ valid_value(const struct config_key *k)
 		return "/c.pem";
 	if (k->id == LKEY_KEYFILE)
 		return "/k.pem";
+	if (k->section == CONFIG_SECTION_UPSTREAM && k->id == UKEY_SERVER)
+		return "192.0.2.9:1883";
 	ck_abort_msg("no valid value for %s", k->name);
 	return NULL;
 }
@@ -2106,6 +2235,10 @@ START_TEST(test_duplicate_key)
 	if (k->section == CONFIG_SECTION_GLOBAL)
 		snprintf(text, sizeof(text), "[global]\n%s = %s\n%s = %s\n" MIN_L,
 		    k->name, valid_value(k), k->name, valid_value(k));
+	else if (k->section == CONFIG_SECTION_UPSTREAM)
+		snprintf(text, sizeof(text),
+		    "[upstream p]\n%s = %s\n%s = %s\n" UP_SERVER MIN_L, k->name,
+		    valid_value(k), k->name, valid_value(k));
 	else
 		snprintf(text, sizeof(text),
 		    "[listener a]\n%s = %s\n%s = %s\n%s%s%s%s", k->name,
@@ -2185,7 +2318,58 @@ START_TEST(test_key_in_wrong_section)
 		    k->name);
 		expect_entry(0, 5, NULL, NULL);
 		ck_assert_str_eq(d.v[0].msg, want);
-	} else if (k->section == CONFIG_SECTION_GLOBAL) {
+	} else if (k->section == CONFIG_SECTION_UPSTREAM) {
+		/* in a listener, in a bundle and in [global] */
+		snprintf(text, sizeof(text), MIN_L "%s = %s\n", k->name,
+		    valid_value(k));
+		load(text);
+		expect_errors(1);
+		snprintf(want, sizeof(want),
+		    "unknown key '%s' in [listener a] (it belongs in an "
+		    "[upstream NAME] section)",
+		    k->name);
+		expect_entry(0, 5, NULL, NULL);
+		ck_assert_str_eq(d.v[0].msg, want);
+		diag_clear(&d);
+		snprintf(text, sizeof(text),
+		    MIN_L "[cert x]\ncertfile = /x.pem\n%s = %s\n", k->name,
+		    valid_value(k));
+		load(text);
+		expect_errors(1);
+		snprintf(want, sizeof(want),
+		    "unknown key '%s' in [cert x] (it belongs in an [upstream "
+		    "NAME] section)",
+		    k->name);
+		expect_entry(0, 7, NULL, NULL);
+		ck_assert_str_eq(d.v[0].msg, want);
+		diag_clear(&d);
+		snprintf(text, sizeof(text), "[global]\n%s = %s\n" MIN_L,
+		    k->name, valid_value(k));
+		load(text);
+		expect_errors(1);
+		snprintf(want, sizeof(want),
+		    "unknown key '%s' in [global] (it belongs in an [upstream "
+		    "NAME] section)",
+		    k->name);
+		expect_entry(0, 2, NULL, NULL);
+		ck_assert_str_eq(d.v[0].msg, want);
+		return;
+	}
+	/* Every other key in a pool, with the hint where it belongs. */
+	diag_clear(&d);
+	snprintf(text, sizeof(text), MIN_L "[upstream p]\n%s = %s\n" UP_SERVER,
+	    k->name, k->id == LKEY_BIND ? "127.0.0.1:1" : valid_value(k));
+	load(text);
+	expect_errors(1);
+	snprintf(want, sizeof(want), "unknown key '%s' in [upstream p] (it "
+	    "belongs in %s)", k->name,
+	    k->section == CONFIG_SECTION_GLOBAL ? "[global]"
+	    : k->section == CONFIG_SECTION_CERT ? "a [cert NAME] section"
+						: "a [listener NAME] section");
+	expect_entry(0, 6, NULL, NULL);
+	ck_assert_str_eq(d.v[0].msg, want);
+	diag_clear(&d);
+	if (k->section == CONFIG_SECTION_GLOBAL) {
 		/* No hint is promised for a global key in a bundle. */
 		snprintf(text, sizeof(text),
 		    MIN_L "[cert x]\ncertfile = /x.pem\n%s = %s\n", k->name,
@@ -2248,8 +2432,9 @@ static const struct {
 	{ MIN_L "[listener a]\nbind = 127.0.0.2:8883\n" BASE_UPSTREAM BASE_CERT,
 	    1, 5, "duplicate listener name 'a'", "(first on line 1)" },
 	{ "[listenr x]\n" MIN_L, 1, 1, "unknown section kind 'listenr'", NULL },
-	{ "[upstream x]\n" MIN_L, 1, 1, "unknown section kind 'upstream'",
-	    NULL },
+	{ "[upstreams x]\n" MIN_L, 1, 1, "unknown section kind 'upstreams' "
+	    "(expected [global], [listener NAME], [cert NAME] or [upstream "
+	    "NAME])", NULL },
 	{ MIN_L "[cert x]\ncertfile = /x.pem\nbogus = 1\n", 1, 7,
 	    "unknown key 'bogus' in [cert x]", NULL },
 	{ "[Global]\n" MIN_L, 1, 1, "unknown section kind 'Global'", NULL },
@@ -2281,7 +2466,7 @@ static const struct {
 	{ "[global]\nworkers = 4\n\n\t log_level = debug\n" MIN_L, 1, 4,
 	    "workers: continuation lines are not supported", "line 2" },
 	{ "[global]\nfoo = 1\n bar\n" MIN_L, 2, 2, "unknown key 'foo'", NULL },
-	{ "[upstream x]\nfoo = 1\n  bar\n" MIN_L, 1, 1, "unknown section kind",
+	{ "[upstreams x]\nfoo = 1\n  bar\n" MIN_L, 1, 1, "unknown section kind",
 	    NULL },
 	{ "foo = 1\n  bar\n" MIN_L, 2, 1, "foo: key outside any section",
 	    NULL },
@@ -3396,7 +3581,8 @@ key_name_of(int id)
 	size_t i;
 
 	for (i = 0; i < config_nkeys; i++)
-		if (config_keys[i].section != CONFIG_SECTION_GLOBAL &&
+		if ((config_keys[i].section == CONFIG_SECTION_LISTENER ||
+		    config_keys[i].section == CONFIG_SECTION_CERT) &&
 		    config_keys[i].id == id)
 			return config_keys[i].name;
 	ck_abort_msg("no key with id %d", id);
@@ -3738,7 +3924,8 @@ START_TEST(test_example)
 		size_t j;
 
 		for (j = 0; j < config_nkeys; j++)
-			if (config_keys[j].section != CONFIG_SECTION_GLOBAL &&
+			if ((config_keys[j].section == CONFIG_SECTION_LISTENER ||
+			    config_keys[j].section == CONFIG_SECTION_CERT) &&
 			    config_keys[j].id == (int)i)
 				k = &config_keys[j];
 		ck_assert_ptr_nonnull(k);
