@@ -1069,6 +1069,11 @@ host_name_ok(const char *s, const char **why)
 		if (!is_digit(s[i]))
 			alpha = true;
 	}
+	if (label == 0) {
+		*why = "a host name has an empty label (\"..\" or a leading "
+		       "'.')";
+		return false;
+	}
 	if (s[n - 1] == '-') {
 		*why = "a label of a host name ends with '-'";
 		return false;
@@ -1081,7 +1086,8 @@ host_name_ok(const char *s, const char **why)
 }
 
 /*
- * Split "host:port" (host a name, an IPv4 or an [IPv6] literal) into sc:
+ * Split "host:port" (host a name, an IPv4 or an [IPv6] literal: digits and
+ * dots are an IPv4 address or nothing) into sc:
  * host without brackets, port, and the address of a literal. Returns 0, or
  * -1 with *why set to a static reason.
  */
@@ -1147,8 +1153,9 @@ parse_server_addr(const char *text, struct server_conf *sc, const char **why)
 	memset(&sc->addr, 0, sizeof(sc->addr));
 	/* A literal (any [v6], or digits and dots) must parse as one; the
 	 * rest must look like a host name. */
-	if (*text == '[' || strspn(sc->host, "0123456789.") ==
-	    strlen(sc->host)) {
+	if (*text == '[' ||
+	    (strspn(sc->host, "0123456789.") == strlen(sc->host) &&
+		strpbrk(sc->host, "0123456789") != NULL)) {
 		if (addr_parse(text, &sc->addr, why) == -1)
 			goto fail;
 	} else if (!host_name_ok(sc->host, why)) {

@@ -41,7 +41,7 @@ struct config_target {
 };
 
 /* The longest reason a setter formats into config_target.msg. */
-#define CONFIG_MSG_MAX 256
+#define CONFIG_MSG_MAX 512
 
 /*
  * Store value. Returns 0; or -1 with *why set to a reason (config.c prints

@@ -519,6 +519,10 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(l->mqtt_connect_timeout_ms, 10000);
 	ck_assert_int_eq(l->mqtt_max_connect, 65536);
 	ck_assert(!listener_binds_mqtt(l));
+	/* no pools */
+	ck_assert_ptr_null(l->upstream_pool);
+	ck_assert_uint_eq(cfg->nupstreams, 0);
+	ck_assert_ptr_null(cfg->upstreams);
 	ck_assert_int_eq(l->line[LKEY_BIND], 2);
 	ck_assert_int_eq(l->line[LKEY_UPSTREAM], 3);
 	ck_assert_int_eq(l->line[LKEY_CERTFILE], 4);
@@ -2144,6 +2148,7 @@ END_TEST
  * SNI_ERR_DUPLICATE come from the table, not from sni_normalize.
  */
 #define LABEL64 "a123456789b123456789c123456789d123456789e123456789f123456789ghij"
+#define LABEL63 "a123456789b123456789c123456789d123456789e123456789f123456789ghi"
 
 static const struct {
 	const char *value;
@@ -3199,6 +3204,736 @@ START_TEST(test_many_cert_errors)
 }
 END_TEST
 
+/* --- [upstream NAME] pools --- */
+
+START_TEST(test_upstream_defaults)
+{
+	const struct upstream_conf *u;
+	const struct server_conf *sv;
+	char buf[ADDR_STRLEN];
+	size_t i;
+
+	load(MIN_L "[upstream cluster]\nserver = 192.0.2.1:1883\n");
+	expect_ok();
+	ck_assert_uint_eq(cfg->nupstreams, 1);
+	u = &cfg->upstreams[0];
+	ck_assert_ptr_eq(config_upstream(cfg, "cluster"), u);
+	ck_assert_ptr_null(config_upstream(cfg, "Cluster"));
+	ck_assert_ptr_null(config_upstream(cfg, NULL));
+	ck_assert_ptr_null(config_upstream(NULL, "cluster"));
+	ck_assert_str_eq(u->name, "cluster");
+	ck_assert_int_eq(u->header_line, 5);
+	ck_assert_int_eq(u->balance, BALANCE_ROUNDROBIN);
+	ck_assert_int_eq(u->hash, HASH_RENDEZVOUS);
+	ck_assert_int_eq(u->health_check, HEALTH_TCP);
+	ck_assert_int_eq(u->health_interval_ms, 5000);
+	ck_assert_int_eq(u->health_timeout_ms, 2000);
+	ck_assert_int_eq(u->health_rise, 2);
+	ck_assert_int_eq(u->health_fall, 3);
+	ck_assert_int_eq(u->connect_retries, 2);
+	ck_assert_int_eq(u->resolve_interval_ms, 30000);
+	for (i = 0; i < UKEY_COUNT; i++)
+		ck_assert_int_eq(u->line[i], i == UKEY_SERVER ? 6 : 0);
+	ck_assert_uint_eq(u->nservers, 1);
+	sv = &u->servers[0];
+	ck_assert_str_eq(sv->text, "192.0.2.1:1883");
+	ck_assert_str_eq(sv->host, "192.0.2.1");
+	ck_assert_uint_eq(sv->port, 1883);
+	addr_format(&sv->addr, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "192.0.2.1:1883");
+	ck_assert_int_eq(sv->weight, 1);
+	ck_assert(!sv->backup);
+	ck_assert_int_eq(sv->line, 6);
+	/* an unused pool is fine; the listener keeps its address */
+	ck_assert_ptr_null(cfg->listeners[0].upstream_pool);
+	ck_assert_uint_ne(cfg->listeners[0].upstream.len, 0);
+	ck_assert_ptr_null(config_listener(cfg, "cluster"));
+	ck_assert_ptr_null(config_cert(cfg, "cluster"));
+
+	/* no pool at all */
+	load(MIN_L);
+	expect_ok();
+	ck_assert_uint_eq(cfg->nupstreams, 0);
+	ck_assert_ptr_null(cfg->upstreams);
+	ck_assert_ptr_null(config_upstream(cfg, "cluster"));
+}
+END_TEST
+
+/* Every key of [upstream NAME], set and read back (upstream_with). */
+static const struct {
+	const char *key;
+	const char *value;
+	long num;
+} upstream_vec[] = {
+	{ "balance", "roundrobin", BALANCE_ROUNDROBIN },
+	{ "balance", "leastconn", BALANCE_LEASTCONN },
+	{ "balance", "source", BALANCE_SOURCE },
+	{ "balance", "clientid", BALANCE_CLIENTID },
+	{ "hash", "rendezvous", HASH_RENDEZVOUS },
+	{ "health_check", "none", HEALTH_NONE },
+	{ "health_check", "tcp", HEALTH_TCP },
+	{ "health_check", "mqtt", HEALTH_MQTT },
+	{ "health_interval", "100ms", 100 },
+	{ "health_interval", "5", 5000 },
+	{ "health_interval", "2m", 120000 },
+	{ "health_interval", "1h", 3600000 },
+	{ "health_timeout", "1ms", 1 },
+	{ "health_timeout", "2", 2000 },
+	{ "health_timeout", "1h", 3600000 },
+	{ "health_rise", "1", 1 },
+	{ "health_rise", "100", 100 },
+	{ "health_fall", "1", 1 },
+	{ "health_fall", "100", 100 },
+	{ "connect_retries", "0", 0 },
+	{ "connect_retries", "15", 15 },
+	{ "resolve_interval", "0", 0 },
+	{ "resolve_interval", "1s", 1000 },
+	{ "resolve_interval", "1000ms", 1000 },
+	{ "resolve_interval", "30", 30000 },
+	{ "resolve_interval", "168h", 604800000 },
+};
+
+static long
+upstream_num(const struct upstream_conf *u, int id)
+{
+	switch (id) {
+	case UKEY_BALANCE:
+		return (long)u->balance;
+	case UKEY_HASH:
+		return (long)u->hash;
+	case UKEY_HEALTH_CHECK:
+		return (long)u->health_check;
+	case UKEY_HEALTH_INTERVAL:
+		return u->health_interval_ms;
+	case UKEY_HEALTH_TIMEOUT:
+		return u->health_timeout_ms;
+	case UKEY_HEALTH_RISE:
+		return u->health_rise;
+	case UKEY_HEALTH_FALL:
+		return u->health_fall;
+	case UKEY_CONNECT_RETRIES:
+		return u->connect_retries;
+	case UKEY_RESOLVE_INTERVAL:
+		return u->resolve_interval_ms;
+	}
+	ck_abort_msg("bad upstream id %d", id);
+	return 0;
+}
+
+START_TEST(test_upstream_key)
+{
+	const struct config_key *k = key_named(upstream_vec[_i].key);
+	const struct upstream_conf *u;
+	char text[512];
+	size_t i;
+
+	ck_assert_int_eq(k->section, CONFIG_SECTION_UPSTREAM);
+	upstream_with(text, sizeof(text), upstream_vec[_i].key,
+	    upstream_vec[_i].value);
+	load(text);
+	expect_ok();
+	u = config_upstream(cfg, "p");
+	ck_assert_ptr_nonnull(u);
+	ck_assert_int_eq(upstream_num(u, k->id), upstream_vec[_i].num);
+	ck_assert_int_eq(u->line[k->id], UP_LINE);
+	ck_assert_int_eq(u->line[UKEY_SERVER], UP_LINE + 1);
+	for (i = 0; i < UKEY_COUNT; i++)
+		if (i != (size_t)k->id && i != UKEY_SERVER &&
+		    i != UKEY_HEALTH_CHECK)
+			ck_assert_int_eq(u->line[i], 0);
+	/* [upstream] keys never touch the listener */
+	for (i = 0; i < LKEY_COUNT; i++)
+		ck_assert_int_eq(cfg->listeners[0].line[i],
+		    i == LKEY_BIND ? 2 : i == LKEY_UPSTREAM ? 3
+		    : i == LKEY_CERTFILE ? 4 : 0);
+}
+END_TEST
+
+/* server = ...: what is stored for each form. */
+static const struct {
+	const char *value;
+	const char *text, *host;
+	unsigned port;
+	const char *addr; /* NULL: a host name, not resolved here */
+	int weight;
+	bool backup;
+} server_vec[] = {
+	{ "192.0.2.1:1883", "192.0.2.1:1883", "192.0.2.1", 1883,
+	    "192.0.2.1:1883", 1, false },
+	{ "198.18.0.12:1", "198.18.0.12:1", "198.18.0.12", 1, "198.18.0.12:1",
+	    1, false },
+	{ "[2001:db8::13]:1883", "[2001:db8::13]:1883", "2001:db8::13", 1883,
+	    "[2001:db8::13]:1883", 1, false },
+	{ "[::1]:65535", "[::1]:65535", "::1", 65535, "[::1]:65535", 1, false },
+	{ "[::ffff:192.0.2.1]:8883", "[::ffff:192.0.2.1]:8883",
+	    "::ffff:192.0.2.1", 8883, "[::ffff:192.0.2.1]:8883", 1, false },
+	/* the text stays as written, even when the address prints otherwise */
+	{ "[2001:DB8:0::13]:01883", "[2001:DB8:0::13]:01883", "2001:DB8:0::13",
+	    1883, "[2001:db8::13]:1883", 1, false },
+	{ "broker-1.example.net:1883", "broker-1.example.net:1883",
+	    "broker-1.example.net", 1883, NULL, 1, false },
+	{ "Broker-1.Example.NET.:1883", "Broker-1.Example.NET.:1883",
+	    "Broker-1.Example.NET.", 1883, NULL, 1, false },
+	{ "localhost:1883", "localhost:1883", "localhost", 1883, NULL, 1,
+	    false },
+	{ "b1:1883", "b1:1883", "b1", 1883, NULL, 1, false },
+	{ "1b:1883", "1b:1883", "1b", 1883, NULL, 1, false },
+	{ "123.example:1883", "123.example:1883", "123.example", 1883, NULL, 1,
+	    false },
+	{ "x--y.a-b.c:2", "x--y.a-b.c:2", "x--y.a-b.c", 2, NULL, 1, false },
+	{ LABEL63 ".example:1883", LABEL63 ".example:1883", LABEL63 ".example",
+	    1883, NULL, 1, false },
+	/* options */
+	{ "broker-1.example.net:1883 weight=2", "broker-1.example.net:1883",
+	    "broker-1.example.net", 1883, NULL, 2, false },
+	{ "[2001:db8::13]:1883 backup", "[2001:db8::13]:1883", "2001:db8::13",
+	    1883, "[2001:db8::13]:1883", 1, true },
+	{ "b:1883 weight=256 backup", "b:1883", "b", 1883, NULL, 256, true },
+	{ "b:1883 backup weight=1", "b:1883", "b", 1883, NULL, 1, true },
+	{ "b:1883\tweight=7", "b:1883", "b", 1883, NULL, 7, false },
+	{ "b:1883  \t backup", "b:1883", "b", 1883, NULL, 1, true },
+	{ "192.0.2.1:1883 weight=010", "192.0.2.1:1883", "192.0.2.1", 1883,
+	    "192.0.2.1:1883", 10, false },
+};
+
+START_TEST(test_server)
+{
+	const struct server_conf *sv;
+	char text[512], buf[ADDR_STRLEN];
+
+	/* after a non-backup server, so that a backup one is allowed */
+	snprintf(text, sizeof(text),
+	    MIN_L "[upstream p]\nserver = %s\nserver = 192.0.2.99:1\n",
+	    server_vec[_i].value);
+	load(text);
+	expect_ok();
+	ck_assert_uint_eq(cfg->upstreams[0].nservers, 2);
+	sv = &cfg->upstreams[0].servers[0];
+	ck_assert_str_eq(sv->text, server_vec[_i].text);
+	ck_assert_str_eq(sv->host, server_vec[_i].host);
+	ck_assert_uint_eq(sv->port, server_vec[_i].port);
+	if (server_vec[_i].addr == NULL) {
+		ck_assert_uint_eq(sv->addr.len, 0);
+	} else {
+		addr_format(&sv->addr, buf, sizeof(buf));
+		ck_assert_str_eq(buf, server_vec[_i].addr);
+	}
+	ck_assert_int_eq(sv->weight, server_vec[_i].weight);
+	ck_assert_int_eq(sv->backup, server_vec[_i].backup);
+	ck_assert_int_eq(sv->line, 6);
+	ck_assert_int_eq(cfg->upstreams[0].servers[1].line, 7);
+	ck_assert_int_eq(cfg->upstreams[0].line[UKEY_SERVER], 7);
+}
+END_TEST
+
+/* A bad server line: its whole message, at its line (6). */
+#define E_ADDR(v) "server: invalid address '" v "': "
+#define E_NAMECHARS "a host name has only letters, digits, '-' and '.'"
+static const struct {
+	const char *value;
+	const char *msg;
+} server_err_vec[] = {
+	{ "", "server: empty value (expected host:port [weight=N] [backup])" },
+	/* port */
+	{ "broker", E_ADDR("broker") "missing port (expected host:port)" },
+	{ "192.0.2.1", E_ADDR("192.0.2.1") "missing port (expected host:port)" },
+	{ "broker:", E_ADDR("broker:") "missing port after ':'" },
+	{ "broker:0", E_ADDR("broker:0") "port must be a number from 1 to 65535" },
+	{ "192.0.2.1:0",
+	    E_ADDR("192.0.2.1:0") "port must be a number from 1 to 65535" },
+	{ "[::1]:0", E_ADDR("[::1]:0") "port must be a number from 1 to 65535" },
+	{ "broker:65536",
+	    E_ADDR("broker:65536") "port must be a number from 1 to 65535" },
+	{ "broker:99999999999999999999", E_ADDR("broker:99999999999999999999")
+	    "port must be a number from 1 to 65535" },
+	{ "broker:mqtt",
+	    E_ADDR("broker:mqtt") "port must be a number from 1 to 65535" },
+	{ "broker:+1883",
+	    E_ADDR("broker:+1883") "port must be a number from 1 to 65535" },
+	{ "broker:-1", E_ADDR("broker:-1") "port must be a number from 1 to 65535" },
+	{ "broker:1883,", E_ADDR("broker:1883,")
+	    "port must be a number from 1 to 65535" },
+	/* host */
+	{ ":1883", E_ADDR(":1883") "missing host" },
+	{ "[]:1883", E_ADDR("[]:1883") "missing host" },
+	{ "[::1]", E_ADDR("[::1]") "missing port (expected host:port)" },
+	{ "[::1", E_ADDR("[::1") "missing ']' after IPv6 address" },
+	{ "[::1]1883", E_ADDR("[::1]1883") "expected ':' and a port after ']'" },
+	{ "[::1]x:1", E_ADDR("[::1]x:1") "expected ':' and a port after ']'" },
+	{ "[zz::1]:1883", E_ADDR("[zz::1]:1883") "invalid IPv6 address" },
+	{ "[broker]:1883", E_ADDR("[broker]:1883") "invalid IPv6 address" },
+	{ "[192.0.2.1]:1883", E_ADDR("[192.0.2.1]:1883") "invalid IPv6 address" },
+	{ "[fe80::1%eth0]:1883", E_ADDR("[fe80::1%eth0]:1883")
+	    "IPv6 zone ids (%...) are not supported" },
+	{ "::1:1883", E_ADDR("::1:1883")
+	    "IPv6 addresses must be in brackets, e.g. [2001:db8::13]:1883" },
+	{ "2001:db8::13:1883", E_ADDR("2001:db8::13:1883")
+	    "IPv6 addresses must be in brackets, e.g. [2001:db8::13]:1883" },
+	{ "300.1.2.3:1883", E_ADDR("300.1.2.3:1883") "invalid IPv4 address" },
+	{ "1.2.3:1883", E_ADDR("1.2.3:1883") "invalid IPv4 address" },
+	{ "1.2.3.4.5:1883", E_ADDR("1.2.3.4.5:1883") "invalid IPv4 address" },
+	{ "1883:1883", E_ADDR("1883:1883") "invalid IPv4 address" },
+	{ "...:1883", E_ADDR("...:1883")
+	    "a host name has an empty label (\"..\" or a leading '.')" },
+	{ "bro_ker:1883", E_ADDR("bro_ker:1883") E_NAMECHARS },
+	{ "b\xc3\xa9:1883", E_ADDR("b\xc3\xa9:1883") E_NAMECHARS },
+	{ "a*.example:1883", E_ADDR("a*.example:1883") E_NAMECHARS },
+	{ "a/b:1883", E_ADDR("a/b:1883") E_NAMECHARS },
+	{ "a..b:1883", E_ADDR("a..b:1883")
+	    "a host name has an empty label (\"..\" or a leading '.')" },
+	{ ".a:1883", E_ADDR(".a:1883")
+	    "a host name has an empty label (\"..\" or a leading '.')" },
+	{ "a.b..:1883", E_ADDR("a.b..:1883")
+	    "a host name has an empty label (\"..\" or a leading '.')" },
+	{ ".:1883", E_ADDR(".:1883") "missing host" },
+	{ "-a.b:1883", E_ADDR("-a.b:1883")
+	    "a label of a host name starts with '-'" },
+	{ "a.-b:1883", E_ADDR("a.-b:1883")
+	    "a label of a host name starts with '-'" },
+	{ "a-.b:1883", E_ADDR("a-.b:1883") "a label of a host name ends with '-'" },
+	{ "a.b-:1883", E_ADDR("a.b-:1883") "a label of a host name ends with '-'" },
+	{ "a.b-.:1883", E_ADDR("a.b-.:1883")
+	    "a label of a host name ends with '-'" },
+	{ LABEL64 ".example:1883", E_ADDR(LABEL64 ".example:1883")
+	    "a label of a host name is longer than 63 bytes" },
+	{ "unix:/run/mosquitto.sock", E_ADDR("unix:/run/mosquitto.sock")
+	    "a pool takes host:port servers, not UNIX sockets" },
+	/* options */
+	{ "broker:1883 weight=0", "server: weight must be 1..256" },
+	{ "broker:1883 weight=257", "server: weight must be 1..256" },
+	{ "broker:1883 weight=", "server: weight must be 1..256" },
+	{ "broker:1883 weight=x", "server: weight must be 1..256" },
+	{ "broker:1883 weight=-1", "server: weight must be 1..256" },
+	{ "broker:1883 weight=+2", "server: weight must be 1..256" },
+	{ "broker:1883 weight=1.5", "server: weight must be 1..256" },
+	{ "broker:1883 weight=2,backup", "server: weight must be 1..256" },
+	{ "broker:1883 backup weight=99999999999999999999",
+	    "server: weight must be 1..256" },
+	{ "broker:1883 weight=2 weight=3", "server: weight is given twice" },
+	{ "broker:1883 weight=2 backup weight=2",
+	    "server: weight is given twice" },
+	{ "broker:1883 backup backup", "server: backup is given twice" },
+	{ "broker:1883 Backup",
+	    "server: unknown option 'Backup' (weight=N or backup)" },
+	{ "broker:1883 weight 2",
+	    "server: unknown option 'weight' (weight=N or backup)" },
+	{ "broker:1883 weigth=2",
+	    "server: unknown option 'weigth=2' (weight=N or backup)" },
+	{ "broker:1883 backup primary",
+	    "server: unknown option 'primary' (weight=N or backup)" },
+	{ "broker:1883 backup,weight=2",
+	    "server: unknown option 'backup,weight=2' (weight=N or backup)" },
+	{ "broker:1883 broker2:1883",
+	    "server: unknown option 'broker2:1883' (weight=N or backup)" },
+	/* the address is checked first */
+	{ "broker:0 bogus", E_ADDR("broker:0")
+	    "port must be a number from 1 to 65535" },
+};
+
+START_TEST(test_server_error)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	    MIN_L "[upstream p]\nserver = %s\nserver = 192.0.2.99:1\n",
+	    server_err_vec[_i].value);
+	load(text);
+	expect_errors(1);
+	expect_entry(0, 6, NULL, NULL);
+	ck_assert_str_eq(d.v[0].msg, server_err_vec[_i].msg);
+}
+END_TEST
+
+/* Host names longer than a config line can hold, through the setter. */
+START_TEST(test_server_long_host)
+{
+	const struct config_key *k = key_named("server");
+	struct upstream_conf u;
+	char msg[CONFIG_MSG_MAX], host[300], value[320];
+	struct config_target to;
+	const char *why = NULL;
+	size_t i;
+
+	memset(&u, 0, sizeof(u));
+	memset(&to, 0, sizeof(to));
+	to.u = &u;
+	to.msg = msg;
+	to.msgcap = sizeof(msg);
+	/* 3 labels of 63 and one of 61: 253 bytes, then with a final '.' */
+	snprintf(host, sizeof(host), "%s.%s.%s.%.61s", LABEL63, LABEL63,
+	    LABEL63, LABEL63);
+	ck_assert_uint_eq(strlen(host), CONFIG_HOST_MAX);
+	snprintf(value, sizeof(value), "%s:1883 weight=3", host);
+	ck_assert_int_eq(k->set(NULL, &to, value, &why), 0);
+	snprintf(value, sizeof(value), "%s.:1883", host);
+	ck_assert_int_eq(k->set(NULL, &to, value, &why), 0);
+	ck_assert_uint_eq(u.nservers, 2);
+	ck_assert_str_eq(u.servers[0].host, host);
+	ck_assert_int_eq(u.servers[0].weight, 3);
+	/* 254 bytes */
+	snprintf(value, sizeof(value), "%sb:1883", host);
+	ck_assert_int_eq(k->set(NULL, &to, value, &why), -3);
+	ck_assert_ptr_eq(why, msg);
+	ck_assert_msg(strstr(why, "': a host name is longer than 253 bytes") !=
+		NULL, "%s", why);
+	/* without room for a message, a fixed one */
+	to.msg = NULL;
+	to.msgcap = 0;
+	ck_assert_int_eq(k->set(NULL, &to, "b:1 backup backup", &why), -3);
+	ck_assert_str_eq(why, "invalid server");
+	ck_assert_int_eq(k->set(NULL, &to, "", &why), -1);
+	ck_assert_str_eq(why, "expected host:port [weight=N] [backup]");
+	ck_assert_uint_eq(u.nservers, 2);
+	for (i = 0; i < u.nservers; i++) {
+		free(u.servers[i].text);
+		free(u.servers[i].host);
+	}
+	free(u.servers);
+}
+END_TEST
+
+/* A listener names a pool: defined anywhere in the file, shared, looked
+ * up by exact name; an address is still an address. */
+START_TEST(test_pool_reference)
+{
+	const struct listener_conf *l;
+	char buf[ADDR_STRLEN];
+
+	load("[listener a]\n" BASE_BIND "upstream = cluster\n" BASE_CERT
+	     "[upstream other]\nserver = 192.0.2.1:1883\n"
+	     "[upstream cluster]\nserver = 192.0.2.2:1883\n"
+	     "[listener b]\nbind = 127.0.0.1:8884\nupstream = cluster\n"
+	     BASE_CERT
+	     "[listener c]\nbind = 127.0.0.1:8885\nupstream = other\n"
+	     BASE_CERT
+	     "[listener d]\nbind = 127.0.0.1:8886\n" BASE_UPSTREAM BASE_CERT);
+	expect_ok();
+	ck_assert_uint_eq(cfg->nupstreams, 2);
+	l = config_listener(cfg, "a");
+	ck_assert_str_eq(l->upstream_pool, "cluster");
+	ck_assert_uint_eq(l->pool_idx, 1);
+	ck_assert_uint_eq(l->upstream.len, 0);
+	ck_assert_int_eq(l->line[LKEY_UPSTREAM], 3);
+	ck_assert_ptr_eq(&cfg->upstreams[l->pool_idx],
+	    config_upstream(cfg, "cluster"));
+	l = config_listener(cfg, "b");
+	ck_assert_str_eq(l->upstream_pool, "cluster");
+	ck_assert_uint_eq(l->pool_idx, 1);
+	l = config_listener(cfg, "c");
+	ck_assert_str_eq(l->upstream_pool, "other");
+	ck_assert_uint_eq(l->pool_idx, 0);
+	l = config_listener(cfg, "d");
+	ck_assert_ptr_null(l->upstream_pool);
+	addr_format(&l->upstream, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "127.0.0.1:1883");
+
+	/* names with the characters section names take */
+	load("[upstream My_Pool-2.a]\nserver = 192.0.2.1:1883\n"
+	     "[listener a]\n" BASE_BIND "upstream = My_Pool-2.a\n" BASE_CERT);
+	expect_ok();
+	ck_assert_uint_eq(cfg->listeners[0].pool_idx, 0);
+	ck_assert_str_eq(cfg->listeners[0].upstream_pool, "My_Pool-2.a");
+
+	/* a pool named like an address with no port */
+	load("[upstream 10.0.0.1]\nserver = 10.0.0.1:1883\n"
+	     "[listener a]\n" BASE_BIND "upstream = 10.0.0.1\n" BASE_CERT);
+	expect_ok();
+	ck_assert_str_eq(cfg->listeners[0].upstream_pool, "10.0.0.1");
+}
+END_TEST
+
+/* In a partial config, a listener whose pool is missing keeps its name
+ * and an index that names no pool. */
+START_TEST(test_partial_unknown_pool)
+{
+	static const char text[] = "[upstream x]\nserver = 192.0.2.1:1883\n"
+				   "[listener a]\n" BASE_BIND
+				   "upstream = nope\n" BASE_CERT;
+	char *path = unit_temp_file(text, sizeof(text) - 1);
+
+	cfg = config_load_file_partial(path, &d);
+	unlink(path);
+	free(path);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_msg(diag_count(&d) == 1, "%s", dump());
+	ck_assert_int_eq(d.v[0].line, 5);
+	ck_assert_str_eq(d.v[0].msg,
+	    "upstream: no [upstream NAME] section named 'nope'");
+	ck_assert_str_eq(cfg->listeners[0].upstream_pool, "nope");
+	ck_assert_uint_eq(cfg->listeners[0].pool_idx, SIZE_MAX);
+	ck_assert_uint_eq(cfg->nupstreams, 1);
+}
+END_TEST
+
+/* Pool errors: every problem, in order, each with its line and whole
+ * message. */
+#define POOL_A "[listener a]\n" BASE_BIND "upstream = cluster\n" BASE_CERT
+#define NO_POOL(x) "upstream: no [upstream NAME] section named '" x "'"
+static const struct {
+	const char *text;
+	struct {
+		int line;
+		const char *msg;
+	} e[8];
+} pool_err_vec[] = {
+	/* unknown pools, at the upstream line */
+	{ POOL_A, { { 3, NO_POOL("cluster") } } },
+	{ POOL_A "[upstream Cluster]\nserver = 192.0.2.1:1883\n",
+	    { { 3, NO_POOL("cluster") } } },
+	{ POOL_A "[listener b]\nbind = 127.0.0.1:8884\nupstream = other\n"
+		 BASE_CERT "[upstream cluster]\nserver = 192.0.2.1:1883\n",
+	    { { 7, NO_POOL("other") } } },
+	{ "[listener a]\n" BASE_BIND "upstream = 192.0.2.1\n" BASE_CERT,
+	    { { 3, NO_POOL("192.0.2.1") " (an address needs a port, as in "
+				"192.0.2.1:1883)" } } },
+	/* a pool whose section name is bad still counts by that name */
+	{ POOL_A "[upstream cluster x]\nserver = 192.0.2.1:1883\n",
+	    { { 5, "invalid upstream name 'cluster x' (use 1 to 64 letters, "
+		   "digits, '_', '.' or '-')" },
+		{ 3, NO_POOL("cluster") } } },
+	/* section headers */
+	{ MIN_L "[upstream]\nserver = 192.0.2.1:1883\n",
+	    { { 5, "[upstream] needs a name, as in [upstream cluster]" } } },
+	{ MIN_L "[upstream a/b]\nserver = 192.0.2.1:1883\n",
+	    { { 5, "invalid upstream name 'a/b' (use 1 to 64 letters, digits, "
+		   "'_', '.' or '-')" } } },
+	{ MIN_L "[upstream " L65X "]\nserver = 192.0.2.1:1883\n",
+	    { { 5, "invalid upstream name '" L65X "' (use 1 to 64 letters, "
+		   "digits, '_', '.' or '-')" } } },
+	{ POOL_A "[upstream cluster]\nserver = 192.0.2.1:1883\n"
+		 "[upstream cluster]\nserver = 192.0.2.2:1883\n",
+	    { { 7, "duplicate upstream name 'cluster' (first on line 5)" } } },
+	/* ... the first of the name is the one used */
+	{ POOL_A "[upstream cluster]\nserver = 192.0.2.1:1883\n"
+		 "[upstream cluster]\n",
+	    { { 7, "duplicate upstream name 'cluster' (first on line 5)" },
+		{ 7, "upstream cluster: no server" } } },
+	{ "[upstream x]\nserver = 192.0.2.1:1883\n[Upstream y]\n" MIN_L,
+	    { { 3, "unknown section kind 'Upstream' (expected [global], "
+		   "[listener NAME], [cert NAME] or [upstream NAME])" } } },
+	{ "[upstream x]\nserver = 192.0.2.1:1883\nbogus = 1\nServer = b:1\n"
+	  MIN_L,
+	    { { 3, "unknown key 'bogus' in [upstream x]" },
+		{ 4, "unknown key 'Server' in [upstream x]" } } },
+	{ "[upstream]\nbogus = 1\n" MIN_L,
+	    { { 1, "[upstream] needs a name, as in [upstream cluster]" },
+		{ 2, "unknown key 'bogus' in [upstream]" },
+		{ 1, "upstream : no server" } } },
+	/* continuation lines */
+	{ "[upstream x]\nserver = 192.0.2.1:1883\n  192.0.2.2:1883\n" MIN_L,
+	    { { 3, "server: continuation lines are not supported (indented "
+		   "line after the key on line 2)" } } },
+	/* a pool needs a server that is not a backup */
+	{ POOL_A "[upstream cluster]\n",
+	    { { 5, "upstream cluster: no server" } } },
+	{ POOL_A "[upstream cluster]\nbalance = leastconn\n\n; none\n",
+	    { { 5, "upstream cluster: no server" } } },
+	{ POOL_A "[upstream cluster]\nserver = 192.0.2.1:1883 backup\n",
+	    { { 5, "upstream cluster: every server is a backup" } } },
+	{ POOL_A "[upstream cluster]\nserver = a:1 backup\nserver = b:1 "
+		 "weight=3 backup\nserver = [::1]:1 backup\n",
+	    { { 5, "upstream cluster: every server is a backup" } } },
+	/* ... a pool whose every server line is wrong is reported once */
+	{ POOL_A "[upstream cluster]\nserver = a:0\nserver = b\n",
+	    { { 6, E_ADDR("a:0") "port must be a number from 1 to 65535" },
+		{ 7, E_ADDR("b") "missing port (expected host:port)" } } },
+	/* duplicate servers in one pool */
+	{ POOL_A "[upstream cluster]\nserver = a:1883\nserver = a:1883\n",
+	    { { 7, "server: duplicate server 'a:1883' (first on line 6)" } } },
+	{ POOL_A "[upstream cluster]\nserver = a:1883 weight=2\nserver = b:1\n"
+		 "server = a:1883 backup\n",
+	    { { 8, "server: duplicate server 'a:1883' (first on line 6)" } } },
+	{ POOL_A "[upstream cluster]\nserver = Broker.Example:1883\n"
+		 "server = broker.example:1883\n",
+	    { { 7, "server: 'broker.example:1883' is the same server as "
+		   "'Broker.Example:1883' on line 6" } } },
+	{ POOL_A "[upstream cluster]\nserver = [2001:db8::13]:1883\n"
+		 "server = [2001:db8:0::13]:1883\n",
+	    { { 7, "server: '[2001:db8:0::13]:1883' is the same server as "
+		   "'[2001:db8::13]:1883' on line 6" } } },
+	{ POOL_A "[upstream cluster]\nserver = [::1]:1883\n"
+		 "server = [::1]:01883\n",
+	    { { 7, "server: '[::1]:01883' is the same server as '[::1]:1883' "
+		   "on line 6" } } },
+	/* health_timeout < health_interval, blamed on the key set */
+	{ POOL_A "[upstream cluster]\nserver = a:1\nhealth_timeout = 5\n",
+	    { { 7, "health_timeout: must be less than health_interval (5000 "
+		   "ms >= 5000 ms)" } } },
+	{ POOL_A "[upstream cluster]\nserver = a:1\nhealth_interval = 1\n",
+	    { { 7, "health_interval: must be more than health_timeout (1000 "
+		   "ms <= 2000 ms)" } } },
+	{ POOL_A "[upstream cluster]\nserver = a:1\nhealth_interval = 2s\n"
+		 "health_check = mqtt\n",
+	    { { 7, "health_interval: must be more than health_timeout (2000 "
+		   "ms <= 2000 ms)" } } },
+	{ POOL_A "[upstream cluster]\nhealth_timeout = 10\nserver = a:1\n"
+		 "health_interval = 10s\n",
+	    { { 6, "health_timeout: must be less than health_interval (10000 "
+		   "ms >= 10000 ms)" } } },
+	{ POOL_A "[upstream cluster]\nhealth_interval = 100ms\n"
+		 "health_timeout = 1s\nserver = a:1\n",
+	    { { 7, "health_timeout: must be less than health_interval (1000 "
+		   "ms >= 100 ms)" } } },
+	/* a bad value leaves the default, which the rule then checks */
+	{ POOL_A "[upstream cluster]\nserver = a:1\nhealth_interval = 1\n"
+		 "health_timeout = 0\n",
+	    { { 8, "health_timeout: invalid value '0': expected a duration "
+		   "from 1ms to 1h, such as 10 (seconds), 500ms or 2m" },
+		{ 8, "health_timeout: must be less than health_interval "
+		     "(2000 ms >= 1000 ms)" } } },
+	/* each pool for itself, in order, after the listeners */
+	{ POOL_A "[upstream cluster]\nserver = a:1 backup\n[upstream b]\n"
+		 "[upstream c]\nserver = c:1\nhealth_timeout = 1h\n"
+		 "[listener z]\nbind = 127.0.0.1:8884\nupstream = nope\n"
+		 BASE_CERT,
+	    { { 13, NO_POOL("nope") },
+		{ 5, "upstream cluster: every server is a backup" },
+		{ 7, "upstream b: no server" },
+		{ 10, "health_timeout: must be less than health_interval "
+		      "(3600000 ms >= 5000 ms)" } } },
+};
+
+START_TEST(test_pool_error)
+{
+	size_t n;
+
+	for (n = 0; n < nitems(pool_err_vec[_i].e) &&
+	     pool_err_vec[_i].e[n].msg != NULL;
+	     n++)
+		;
+	load(pool_err_vec[_i].text);
+	expect_errors(n);
+	for (n = 0; n < diag_count(&d); n++) {
+		expect_entry(n, pool_err_vec[_i].e[n].line, NULL, NULL);
+		ck_assert_str_eq(d.v[n].msg, pool_err_vec[_i].e[n].msg);
+	}
+}
+END_TEST
+
+/* What the pool rules allow. */
+static const char *const pool_ok_vec[] = {
+	POOL_A "[upstream cluster]\nserver = a:1\n",
+	/* backups beside a server that is not one */
+	POOL_A "[upstream cluster]\nserver = a:1 backup\nserver = b:1\n",
+	/* one server in several pools, the same host on other ports */
+	POOL_A "[upstream cluster]\nserver = a:1\nserver = a:2\n"
+	       "server = 192.0.2.1:1\nserver = 192.0.2.1:2\n"
+	       "[upstream other]\nserver = a:1\nserver = 192.0.2.1:1\n",
+	/* a name and a literal are never the same server here */
+	POOL_A "[upstream cluster]\nserver = localhost:1883\n"
+	       "server = 127.0.0.1:1883\nserver = [::1]:1883\n",
+	/* the health timing is not checked without health checks */
+	POOL_A "[upstream cluster]\nserver = a:1\nhealth_check = none\n"
+	       "health_interval = 1\nhealth_timeout = 1h\n",
+	POOL_A "[upstream cluster]\nserver = a:1\nhealth_interval = 2001ms\n",
+	POOL_A "[upstream cluster]\nserver = a:1\nhealth_timeout = 4999ms\n",
+	POOL_A "[upstream cluster]\nserver = a:1\nhealth_interval = 1h\n"
+	       "health_timeout = 59m\n",
+	/* a pool no listener uses */
+	MIN_L "[upstream spare]\nserver = a:1\n",
+	/* every key, as in the issue */
+	POOL_A "[upstream cluster]\n"
+	       "server = broker-1.example.net:1883 weight=2\n"
+	       "server = 198.18.0.12:1883\n"
+	       "server = [2001:db8::13]:1883 backup       ; used only when no "
+	       "other is up\n"
+	       "balance = clientid                    ; roundrobin | ...\n"
+	       "hash = rendezvous\nhealth_check = mqtt\nhealth_interval = 5\n"
+	       "health_timeout = 2\nhealth_rise = 2\nhealth_fall = 3\n"
+	       "connect_retries = 2\nresolve_interval = 30\n",
+	/* inline comments, colons as separators */
+	POOL_A "[upstream cluster]\nserver: a:1 weight=2 ; a comment\n"
+	       "balance: source\n",
+};
+
+START_TEST(test_pool_ok)
+{
+	load(pool_ok_vec[_i]);
+	expect_ok();
+}
+END_TEST
+
+/* The issue's own example, read back. */
+START_TEST(test_pool_example)
+{
+	const struct upstream_conf *u;
+	const struct server_conf *sv;
+	char buf[ADDR_STRLEN];
+
+	load(pool_ok_vec[9]);
+	expect_ok();
+	u = config_upstream(cfg, "cluster");
+	ck_assert_ptr_nonnull(u);
+	ck_assert_uint_eq(u->nservers, 3);
+	sv = u->servers;
+	ck_assert_str_eq(sv[0].text, "broker-1.example.net:1883");
+	ck_assert_int_eq(sv[0].weight, 2);
+	ck_assert_int_eq(sv[0].line, 6);
+	ck_assert_str_eq(sv[1].text, "198.18.0.12:1883");
+	ck_assert_int_eq(sv[1].line, 7);
+	ck_assert_str_eq(sv[2].text, "[2001:db8::13]:1883");
+	ck_assert_str_eq(sv[2].host, "2001:db8::13");
+	ck_assert(sv[2].backup);
+	ck_assert(!sv[0].backup && !sv[1].backup);
+	addr_format(&sv[2].addr, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[2001:db8::13]:1883");
+	ck_assert_int_eq(u->balance, BALANCE_CLIENTID);
+	ck_assert_int_eq(u->health_check, HEALTH_MQTT);
+	ck_assert_int_eq(u->line[UKEY_SERVER], 8);
+	ck_assert_int_eq(u->line[UKEY_BALANCE], 9);
+	ck_assert_int_eq(u->line[UKEY_RESOLVE_INTERVAL], 17);
+	ck_assert_uint_eq(cfg->listeners[0].pool_idx, 0);
+}
+END_TEST
+
+/* Everything wrong in pools at once: parse errors in file order, then the
+ * listeners' rules, then the pools'. */
+START_TEST(test_many_pool_errors)
+{
+	load("[listener a]\n"			/* 1 */
+	     BASE_BIND				/* 2 */
+	     "upstream = cluster\n"		/* 3 */
+	     BASE_CERT				/* 4 */
+	     "server = a:1\n"			/* 5: in a listener */
+	     "[upstream cluster]\n"		/* 6 */
+	     "server = a:1 weight=0\n"		/* 7: weight */
+	     "server = b:1 backup\n"		/* 8 */
+	     "balance = random\n"		/* 9: bad */
+	     "balance = source\n"		/* 10: duplicate */
+	     "bind = 127.0.0.1:1\n"		/* 11: listener key */
+	     "health_rise = 0\n"		/* 12: range */
+	     "health_timeout = 6\n"		/* 13: >= interval */
+	     "[upstream cluster]\n"		/* 14: duplicate name */
+	     "[upstream b c]\n"			/* 15: bad name */
+	     "server = b:1 b:2\n"		/* 16: option */
+	     "[listener b]\n"			/* 17 */
+	     "bind = 127.0.0.1:8884\n"		/* 18 */
+	     "upstream = nope\n"		/* 19: unknown pool */
+	     BASE_CERT);			/* 20 */
+	expect_errors(13);
+	expect_entry(0, 5, "unknown key 'server' in [listener a] (it belongs "
+			   "in an [upstream NAME] section)", NULL);
+	expect_entry(1, 7, "server: weight must be 1..256", NULL);
+	expect_entry(2, 9, "balance: invalid value 'random': " E_BALANCE, NULL);
+	expect_entry(3, 10, "balance: duplicate key (first set on line 9)",
+	    NULL);
+	expect_entry(4, 11, "unknown key 'bind' in [upstream cluster] (it "
+			    "belongs in a [listener NAME] section)", NULL);
+	expect_entry(5, 12, "health_rise: invalid value '0'", NULL);
+	expect_entry(6, 14, "duplicate upstream name 'cluster' (first on line "
+			    "6)", NULL);
+	expect_entry(7, 15, "invalid upstream name 'b c'", NULL);
+	expect_entry(8, 16, "server: unknown option 'b:2' (weight=N or backup)",
+	    NULL);
+	expect_entry(9, 19, NO_POOL("nope"), NULL);
+	expect_entry(10, 6, "upstream cluster: every server is a backup", NULL);
+	expect_entry(11, 13, "health_timeout: must be less than health_interval "
+			     "(6000 ms >= 5000 ms)", NULL);
+	expect_entry(12, 14, "upstream cluster: no server", NULL);
+	ck_assert_ptr_null(cfg);
+}
+END_TEST
+
 /* --- line handling --- */
 
 static char *
@@ -3789,12 +4524,35 @@ static const char example[] =
     "\n"
     "[cert tenant-b]\n"
     "certfile = /etc/mqgate/b.pem\n"
-    "sni = B.Example.COM.\n";
+    "sni = B.Example.COM.\n"
+    "\n"
+    "[upstream cluster]          ; a pool of brokers\n"
+    "server = broker-1.example.net:1883 weight=2\n"
+    "server = 198.18.0.12:1883\n"
+    "server = [2001:db8::13]:1883 backup   ; only when no other is up\n"
+    "balance = clientid          ; roundrobin | leastconn | source | "
+    "clientid\n"
+    "hash = rendezvous\n"
+    "health_check = mqtt         ; none | tcp | mqtt\n"
+    "health_interval = 5\n"
+    "health_timeout = 2\n"
+    "health_rise = 2\n"
+    "health_fall = 3\n"
+    "connect_retries = 2\n"
+    "resolve_interval = 30\n"
+    "\n"
+    "[listener pooled]\n"
+    "bind = [::]:8884\n"
+    "upstream = cluster          ; a pool name, or host:port as before\n"
+    "certfile = server.pem\n"
+    "[upstream spare]\n"
+    "server = spare.example.net:1883\n";
 
 START_TEST(test_example)
 {
 	const struct listener_conf *l;
 	const struct cert_conf *b;
+	const struct upstream_conf *u;
 	char buf[ADDR_STRLEN + 64];
 	size_t i;
 
@@ -3945,6 +4703,52 @@ START_TEST(test_example)
 	ck_assert_uint_eq(b->nsni, 1);
 	ck_assert_str_eq(b->sni[0], "b.example.com");
 	ck_assert_int_eq(b->line[LKEY_SNI], 88);
+
+	/* the pools, and the listener that names one */
+	ck_assert_uint_eq(cfg->nupstreams, 2);
+	u = config_upstream(cfg, "cluster");
+	ck_assert_ptr_eq(u, &cfg->upstreams[0]);
+	ck_assert_int_eq(u->header_line, 90);
+	ck_assert_uint_eq(u->nservers, 3);
+	ck_assert_str_eq(u->servers[0].text, "broker-1.example.net:1883");
+	ck_assert_str_eq(u->servers[0].host, "broker-1.example.net");
+	ck_assert_uint_eq(u->servers[0].port, 1883);
+	ck_assert_uint_eq(u->servers[0].addr.len, 0);
+	ck_assert_int_eq(u->servers[0].weight, 2);
+	ck_assert_int_eq(u->servers[0].line, 91);
+	addr_format(&u->servers[1].addr, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "198.18.0.12:1883");
+	ck_assert_int_eq(u->servers[1].weight, 1);
+	ck_assert(!u->servers[1].backup);
+	ck_assert_str_eq(u->servers[2].text, "[2001:db8::13]:1883");
+	ck_assert_str_eq(u->servers[2].host, "2001:db8::13");
+	ck_assert(u->servers[2].backup);
+	ck_assert_int_eq(u->servers[2].line, 93);
+	ck_assert_int_eq(u->balance, BALANCE_CLIENTID);
+	ck_assert_int_eq(u->hash, HASH_RENDEZVOUS);
+	ck_assert_int_eq(u->health_check, HEALTH_MQTT);
+	ck_assert_int_eq(u->health_interval_ms, 5000);
+	ck_assert_int_eq(u->health_timeout_ms, 2000);
+	ck_assert_int_eq(u->health_rise, 2);
+	ck_assert_int_eq(u->health_fall, 3);
+	ck_assert_int_eq(u->connect_retries, 2);
+	ck_assert_int_eq(u->resolve_interval_ms, 30000);
+	/* every key on its own line, in the order of enum upstream_key */
+	for (i = 0; i < UKEY_COUNT; i++)
+		ck_assert_int_eq(u->line[i], (int)i + 93);
+	l = config_listener(cfg, "pooled");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(l->header_line, 104);
+	ck_assert_str_eq(l->upstream_pool, "cluster");
+	ck_assert_uint_eq(l->pool_idx, 0);
+	ck_assert_uint_eq(l->upstream.len, 0);
+	ck_assert_int_eq(l->line[LKEY_UPSTREAM], 106);
+	ck_assert_ptr_null(config_listener(cfg, "default")->upstream_pool);
+	u = config_upstream(cfg, "spare");
+	ck_assert_ptr_eq(u, &cfg->upstreams[1]);
+	ck_assert_int_eq(u->header_line, 108);
+	ck_assert_uint_eq(u->nservers, 1);
+	ck_assert_int_eq(u->balance, BALANCE_ROUNDROBIN);
 }
 END_TEST
 
@@ -4055,7 +4859,15 @@ static const char oom_errors[] =
     "[cert x]\nverify = verify_peer\nsni = *.com\nbind = 1.2.3.4:1\n"
     "sni = a.example.com, b.example.com\nallow_ou = [x\n"
     "[cert]\ncertfile = n.pem\n[cert x]\ncertfile = x2.pem\n"
-    "[cert y]\ncertfile = y.pem\nallow_cn = y-*, z\n";
+    "[cert y]\ncertfile = y.pem\nallow_cn = y-*, z\n"
+    "[listener p]\nbind = 127.0.0.1:8884\nupstream = cluster\n"
+    "certfile = p.pem\n[listener q]\nbind = 127.0.0.1:8885\n"
+    "upstream = nope\ncertfile = q.pem\n"
+    "[upstream cluster]\nserver = a.example:1883 weight=2\n"
+    "server = a.example:1883\nserver = b:1 weight=0\nserver = c:1 x\n"
+    "server = [::1]:1 backup\nbalance = random\nhealth_timeout = 9\n"
+    "server = d..e:1\nbogus = 1\n[upstream]\n[upstream cluster]\n"
+    "server = z:1 backup\n";
 
 enum oom_mode {
 	OOM_STRING,  /* config_load_string */
@@ -4107,6 +4919,9 @@ load_failing(const char *text, enum oom_mode mode, long k)
 		/* and what came back is whole */
 		ck_assert_uint_eq(c->ncerts, 2);
 		ck_assert_ptr_nonnull(c->listeners[0].cert_idx);
+		ck_assert_uint_eq(c->nupstreams, 2);
+		ck_assert_uint_eq(c->upstreams[0].nservers, 3);
+		ck_assert_str_eq(c->listeners[1].upstream_pool, "cluster");
 	}
 	config_free(c);
 	diag_clear(&dd);
@@ -4259,6 +5074,22 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_rule, 0, (int)nitems(rule_vec));
 	tcase_add_loop_test(tc, test_rule_ok, 0, (int)nitems(rule_ok_vec));
 	tcase_add_test(tc, test_many_proxy_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pools");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_upstream_defaults);
+	tcase_add_loop_test(tc, test_upstream_key, 0, (int)nitems(upstream_vec));
+	tcase_add_loop_test(tc, test_server, 0, (int)nitems(server_vec));
+	tcase_add_loop_test(tc, test_server_error, 0,
+	    (int)nitems(server_err_vec));
+	tcase_add_test(tc, test_server_long_host);
+	tcase_add_test(tc, test_pool_reference);
+	tcase_add_test(tc, test_partial_unknown_pool);
+	tcase_add_loop_test(tc, test_pool_error, 0, (int)nitems(pool_err_vec));
+	tcase_add_loop_test(tc, test_pool_ok, 0, (int)nitems(pool_ok_vec));
+	tcase_add_test(tc, test_pool_example);
+	tcase_add_test(tc, test_many_pool_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lines");
