@@ -73,3 +73,12 @@ tests_unit_check_mqtt_bind_SOURCES = tests/unit/check_mqtt_bind.c tests/unit/uni
 tests_unit_check_mqtt_bind_CFLAGS = $(UNIT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_check_mqtt_bind_LDADD = $(CHECK_LIBS)
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_balance
+TESTS += tests/unit/check_balance
+tests_unit_check_balance_SOURCES = tests/unit/check_balance.c tests/unit/unit.h \
+	src/balance.c src/balance.h
+tests_unit_check_balance_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_balance_LDADD = $(CHECK_LIBS) -lm
+endif
