@@ -609,6 +609,8 @@ handler_cb(void *user, const char *section_name MQ_UNUSED, const char *name,
 	if (r == -2) {
 		oom(p);
 	} else if (r != 0) {
+		if (to.u != NULL && k->id == UKEY_SERVER)
+			to.u->bad_servers++;
 		if (*value == '\0')
 			diag_add(p->d, p->file, p->line,
 			    "%s: empty value (%s)", name, why);
@@ -896,10 +898,10 @@ validate_upstreams(struct parse *p)
 
 	for (i = 0; i < c->nupstreams; i++) {
 		const struct upstream_conf *u = &c->upstreams[i];
-		bool all_backup = u->nservers > 0;
+		/* A server line that was wrong has been reported already; what
+		 * the others lack may be its fault. */
+		bool all_backup = u->nservers > 0 && u->bad_servers == 0;
 
-		/* A pool whose every server line was wrong has been reported
-		 * already, line by line. */
 		if (u->line[UKEY_SERVER] == 0)
 			diag_add(p->d, p->file, u->header_line,
 			    "upstream %s: no server", u->name);

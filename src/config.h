@@ -268,6 +268,7 @@ struct upstream_conf {
 	int connect_retries;
 	long resolve_interval_ms; /* 0 = resolve only at start */
 	int line[UKEY_COUNT];	  /* line each key was (last) set on */
+	int bad_servers;	  /* server lines that did not parse */
 };
 
 struct listener_conf {

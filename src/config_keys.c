@@ -1116,8 +1116,8 @@ parse_server_addr(const char *text, struct server_conf *sc, const char **why)
 	} else {
 		hs = text;
 		colon = strrchr(text, ':');
-		if (colon != NULL && memchr(text, ':', (size_t)(colon - text)))
-		{
+		if (colon != NULL &&
+		    memchr(text, ':', (size_t)(colon - text)) != NULL) {
 			*why = "IPv6 addresses must be in brackets, e.g. "
 			       "[2001:db8::13]:1883";
 			return -1;
