@@ -118,6 +118,9 @@ conn_mqtt_read(struct conn *c)
 	}
 	if (!listener_binds_mqtt(l)) {
 		/* Only looked at: it goes upstream as it came. */
+		memset(&b, 0, sizeof(b));
+		b.user = &mqtt_keep;
+		keep_ids(c, &mc, &b);
 		bufferevent_setwatermark(c->cbev, EV_READ, 0, 0);
 		conn_start_upstream(c);
 		return;

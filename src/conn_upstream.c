@@ -17,6 +17,7 @@
 #include "balance.h"
 #include "conn_priv.h"
 #include "listener.h"
+#include "log.h"
 #include "pool.h"
 #include "worker.h"
 
@@ -196,6 +197,13 @@ conn_upstream_failed(struct conn *c, const char *why)
 void
 conn_upstream_connected(struct conn *c)
 {
+	char who[300];
+
+	if (c->tries != NULL && c->tries->tried_len > 0) {
+		conn_upstream_name(c, who, sizeof(who));
+		log_warn("conn=%llu: connected to %s after %s",
+		    (unsigned long long)c->id, who, c->tries->tried);
+	}
 	free(c->tries);
 	c->tries = NULL;
 }
