@@ -251,11 +251,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (st->phase != HC_CONNACK)
 		return;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	/* A reset counts as a close: the documented reasons are few. */
 	if ((what & BEV_EVENT_ERROR) && err != 0)
-		check_done(
-		    st, false, "closed before CONNACK: %s", strerror(err));
-	else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		check_done(st, false, "closed before CONNACK");
+		log_debug("health check %s/%s: %s", st->p->conf->name,
+		    st->s->conf->text, strerror(err));
+	check_done(st, false, "closed before CONNACK");
 }
 
 static void
