@@ -23,6 +23,7 @@
 
 /* The candidates of one connection, while it connects. */
 struct conn_try {
+	struct pool_server *last; /* the last one tried, for the log line */
 	size_t n, next;
 	size_t order[POOL_MAX_TRIES];
 	char tried[600]; /* "pool/a:1883 (why), pool/b:1883 (why)" */
@@ -48,6 +49,9 @@ conn_upstream_name(const struct conn *c, char *buf, size_t cap)
 		addr_format(&c->ls->conf->upstream, buf, cap);
 	else if (c->srv != NULL)
 		snprintf(buf, cap, "%s/%s", p->conf->name, c->srv->conf->text);
+	else if (c->tries != NULL && c->tries->last != NULL)
+		snprintf(buf, cap, "%s/%s", p->conf->name,
+		    c->tries->last->conf->text);
 	else
 		snprintf(buf, cap, "%s", p->conf->name);
 }
@@ -119,6 +123,7 @@ try_next(struct conn *c)
 
 		snprintf(who, sizeof(who), "%s/%s", p->conf->name,
 		    s->conf->text);
+		t->last = s;
 		if (!pool_server_addr(s, &a)) {
 			note_tried(t, who, "not resolved");
 			continue;
