@@ -35,6 +35,9 @@ struct resolver {
 
 #define HOSTS_PATH "/etc/hosts"
 
+/* How often a never-resolved name is retried with resolve_interval = 0. */
+#define RESOLVE_RETRY_MS 5000
+
 struct resolve_state {
 	struct resolver *r;
 	struct pool *p;			       /* NULL once stopped */
@@ -62,8 +65,12 @@ arm(struct resolve_state *st)
 	long ms = st->p->conf->resolve_interval_ms;
 	struct timeval tv;
 
+	/* resolve_interval = 0 resolves once, but a name that has never
+	 * resolved (DNS down at start) is retried until it does. */
+	if (ms <= 0 && !atomic_load(&st->s->resolved))
+		ms = RESOLVE_RETRY_MS;
 	if (ms <= 0)
-		return; /* resolve only at start */
+		return;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(st->timer, &tv);
