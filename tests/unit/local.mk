@@ -82,3 +82,14 @@ tests_unit_check_balance_SOURCES = tests/unit/check_balance.c tests/unit/unit.h 
 tests_unit_check_balance_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_balance_LDADD = $(CHECK_LIBS) -lm
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_pool
+TESTS += tests/unit/check_pool
+tests_unit_check_pool_SOURCES = tests/unit/check_pool.c tests/unit/unit.h \
+	tests/unit/fault.c tests/unit/fault.h \
+	src/pool.c src/pool.h src/balance.c src/balance.h src/log.c \
+	$(PURE_CONFIG_SOURCES)
+tests_unit_check_pool_CFLAGS = $(UNIT_CFLAGS) $(INIH_CFLAGS)
+tests_unit_check_pool_LDADD = $(CHECK_LIBS) $(INIH_LIBS) -lm -lpthread
+endif
