@@ -20,7 +20,7 @@ struct pool_rr {
 	bool *eligible;	 /* maxn */
 	long *active;	 /* maxn */
 	size_t *order;	 /* maxn */
-	size_t lc_start; /* leastconn tie rotation */
+	size_t *lc_start; /* per pool: leastconn tie rotation */
 };
 
 static void
@@ -41,14 +41,16 @@ pool_init_one(struct pool *p, const struct upstream_conf *u, size_t idx)
 {
 	size_t i;
 
+	size_t n = u->nservers;
+
 	p->conf = u;
 	p->idx = idx;
-	p->n = u->nservers;
-	p->servers = calloc(p->n ? p->n : 1, sizeof(*p->servers));
-	p->weight = calloc(p->n ? p->n : 1, sizeof(*p->weight));
-	p->hash = calloc(p->n ? p->n : 1, sizeof(*p->hash));
+	p->servers = calloc(n ? n : 1, sizeof(*p->servers));
+	p->weight = calloc(n ? n : 1, sizeof(*p->weight));
+	p->hash = calloc(n ? n : 1, sizeof(*p->hash));
 	if (p->servers == NULL || p->weight == NULL || p->hash == NULL)
-		return -1;
+		return -1; /* p->n is 0: no mutex to destroy */
+	p->n = n;
 	for (i = 0; i < p->n; i++) {
 		struct pool_server *s = &p->servers[i];
 		const struct server_conf *sc = &u->servers[i];
@@ -119,8 +121,10 @@ pool_rr_new(const struct pool_set *ps)
 	rr->eligible = calloc(maxn, sizeof(*rr->eligible));
 	rr->active = calloc(maxn, sizeof(*rr->active));
 	rr->order = calloc(maxn, sizeof(*rr->order));
+	rr->lc_start = calloc(rr->npools ? rr->npools : 1,
+	    sizeof(*rr->lc_start));
 	if (rr->cur == NULL || rr->eligible == NULL || rr->active == NULL ||
-	    rr->order == NULL) {
+	    rr->order == NULL || rr->lc_start == NULL) {
 		pool_rr_free(rr);
 		return NULL;
 	}
@@ -146,6 +150,7 @@ pool_rr_free(struct pool_rr *rr)
 	free(rr->eligible);
 	free(rr->active);
 	free(rr->order);
+	free(rr->lc_start);
 	free(rr);
 }
 
@@ -192,7 +197,7 @@ pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
 			rr->active[i] = atomic_load_explicit(
 			    &p->servers[i].active, memory_order_relaxed);
 		total = balance_leastconn(rr->active, p->weight, el, p->n,
-		    rr->lc_start++, rr->order);
+		    rr->lc_start[p->idx]++, rr->order);
 		break;
 	case BALANCE_ROUNDROBIN:
 	default:

@@ -785,6 +785,34 @@ START_TEST(test_lc_ties_and_changes)
 }
 END_TEST
 
+/* Each pool rotates its own ties: a worker alternating between two
+ * leastconn pools still gives every server of each a turn. */
+START_TEST(test_lc_ties_per_pool)
+{
+	static const char text[] =
+	    "[listener a]\nbind = 127.0.0.1:8883\nupstream = x\n"
+	    "certfile = /c.pem\n"
+	    "[listener b]\nbind = 127.0.0.1:8884\nupstream = y\n"
+	    "certfile = /c.pem\n"
+	    "[upstream x]\nbalance = leastconn\n"
+	    "server = 10.0.0.1:1883\nserver = 10.0.0.2:1883\n"
+	    "[upstream y]\nbalance = leastconn\n"
+	    "server = 10.0.1.1:1883\nserver = 10.0.1.2:1883\n";
+	size_t order[MAXS], i;
+	unsigned fx = 0, fy = 0;
+
+	load(text);
+	for (i = 0; i < 4; i++) {
+		ck_assert_uint_eq(cands(pool_named(ps, "x"), rr, 0, order, 1), 1);
+		fx |= 1u << order[0];
+		ck_assert_uint_eq(cands(pool_named(ps, "y"), rr, 0, order, 1), 1);
+		fy |= 1u << order[0];
+	}
+	ck_assert_uint_eq(fx, 0x3);
+	ck_assert_uint_eq(fy, 0x3);
+}
+END_TEST
+
 /* ---- setters ---- */
 
 START_TEST(test_addr_round_trip)
@@ -1036,6 +1064,7 @@ pool_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_loop_test(tc, test_lc_order, 0, (int)nitems(lc_vec));
 	tcase_add_test(tc, test_lc_ties_and_changes);
+	tcase_add_test(tc, test_lc_ties_per_pool);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setters");
