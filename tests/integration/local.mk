@@ -24,7 +24,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t_ocsp.sh \
 	tests/integration/t_mqtt_identity.sh \
 	tests/integration/t_proxy_out.sh \
-	tests/integration/t_proxy_in.sh
+	tests/integration/t_proxy_in.sh \
+	tests/integration/t_pool.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
@@ -35,3 +36,4 @@ EXTRA_DIST += tests/integration/mqtt_raw.py
 EXTRA_DIST += tests/integration/pp2_tool.py
 EXTRA_DIST += tests/integration/pp_send.py
 EXTRA_DIST += tests/integration/wire.py
+EXTRA_DIST += tests/integration/pool_client.py
