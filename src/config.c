@@ -143,20 +143,6 @@ eof:
 	return -1;
 }
 
-static bool
-valid_section_name(const char *s)
-{
-	size_t n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
-		    s[n] == '.' || s[n] == '-'))
-			return false;
-	return n >= 1 && n <= CONFIG_NAME_MAX;
-}
-
 /* Store every default of the section kind through its setter (into to). */
 static void
 apply_defaults(struct parse *p, enum config_section_kind kind,
@@ -313,7 +299,7 @@ check_section_name(struct parse *p, const char *kind, enum sect sect,
 		    "[%s %s]", kind, kind, example);
 		return;
 	}
-	if (!valid_section_name(name)) {
+	if (!config_section_name_ok(name)) {
 		diag_add(p->d, p->file, p->line,
 		    "invalid %s name '%s' (use 1 to %d letters, digits, '_', "
 		    "'.' or '-')",

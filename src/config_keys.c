@@ -236,9 +236,8 @@ set_bind(struct config *c MQ_UNUSED, const struct config_target *to,
 	return 0;
 }
 
-/* A section name: 1 to CONFIG_NAME_MAX letters, digits, '_', '.', '-'. */
-static bool
-is_section_name(const char *s)
+bool
+config_section_name_ok(const char *s)
 {
 	size_t n;
 
@@ -273,7 +272,7 @@ set_upstream(struct config *c MQ_UNUSED, const struct config_target *to,
 		l->upstream = a;
 		return 0;
 	}
-	if (!is_section_name(value))
+	if (!config_section_name_ok(value))
 		return bad(why, "expected the name of an [upstream NAME] "
 				"section, or an address such as "
 				"127.0.0.1:1883");

@@ -85,6 +85,9 @@ extern const size_t config_nkeys;
 #define CONFIG_NAME_MAX 64
 #define CONFIG_HOST_MAX 253
 
+/* A section name: 1 to CONFIG_NAME_MAX letters, digits, '_', '.', '-'. */
+bool config_section_name_ok(const char *s);
+
 /* Free an array of n owned strings (a parsed list value); NULL is fine. */
 void config_strv_free(char **v, size_t n);
 
