@@ -25,7 +25,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t_mqtt_identity.sh \
 	tests/integration/t_proxy_out.sh \
 	tests/integration/t_proxy_in.sh \
-	tests/integration/t_pool.sh
+	tests/integration/t_pool.sh \
+	tests/integration/t_pool_dns.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
