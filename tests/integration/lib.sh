@@ -533,6 +533,7 @@ start_mqgate() {
 	LOG=$T/mqgate.$MQGATE_RUNS.log
 	LOG_MARK=0
 	MQGATE_RC=
+	: >"$LOG" # exists before the background shell opens it
 	closefds "${MQGATE_PREFIX[@]}" "$MQGATE" -c "$conf" "$@" >"$LOG" 2>&1 \
 	    </dev/null &
 	MQGATE_PID=$!
