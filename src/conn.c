@@ -140,7 +140,7 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
     uint64_t out, uint64_t ms, enum conn_reason r, const char *detail)
 {
 	char client[ADDR_STRLEN], upstream[400];
-	char name[160], sni[300], subject[600], det[600];
+	char name[160], sni[300], subject[600], det[2200];
 	char cert[160], psk[300], alpn[140], muser[300], mclient[300];
 	struct tls_info ti;
 
@@ -158,7 +158,7 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
 	    mclient, sizeof(mclient));
 	if (detail != NULL && detail[0] != '\0') {
 		/* Always quoted, so that tools can find where it ends. */
-		char q[560];
+		char q[2150];
 
 		log_quote(detail, q, sizeof(q));
 		if (q[0] == '"')
@@ -766,8 +766,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Reading the CONNECT: bounded in time and size (the read watermark
- * keeps at most about mqtt_max_connect in memory). */
+/* Reading the CONNECT: bounded in time and size. No read watermark: a
+ * TLS bufferevent stopped by one mid-record leaves the record's rest in
+ * OpenSSL, where re-enabling reads never looks; conn_mqtt_read refuses
+ * as soon as more than mqtt_max_connect bytes wait. */
 static void
 mqtt_start(struct conn *c)
 {
@@ -775,8 +777,6 @@ mqtt_start(struct conn *c)
 
 	c->state = CONN_MQTT;
 	event_del(&c->timer);
-	bufferevent_setwatermark(c->cbev, EV_READ, 0,
-	    (size_t)l->mqtt_max_connect + 1);
 	conn_timer_arm(c, l->mqtt_connect_timeout_ms);
 	conn_mqtt_read(c);
 }
@@ -823,7 +823,10 @@ conn_tls_start(struct conn *c, int fd)
 	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->cbev == NULL) {
-		close(fd);
+		/* Not closed here: a half-built bufferevent may have closed
+		 * it already, and a second close could hit another
+		 * connection's descriptor. At worst it leaks, out of
+		 * memory only. */
 		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
 		return;
 	}

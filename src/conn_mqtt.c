@@ -96,8 +96,22 @@ conn_mqtt_read(struct conn *c)
 
 	if (len == 0)
 		return;
-	if (len > max)
-		len = max + 1; /* enough to see that it is too big */
+	/* Parse the whole packet only once it is all here, not on every
+	 * record of a slow sender (that would cost the square of its size).
+	 * The fixed header alone says how long it is, or that it is no
+	 * CONNECT at all. */
+	p = evbuffer_pullup(in, (ev_ssize_t)(len < 5 ? len : 5));
+	if (p == NULL) {
+		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
+		return;
+	}
+	r = mqtt_connect_total(p, len < 5 ? len : 5, max);
+	if (r == 0 || (r > 0 && (size_t)r > len))
+		return; /* more to come, within mqtt_connect_timeout */
+	if (r > 0)
+		len = (size_t)r;
+	else if (len > max)
+		len = max + 1; /* for the error, and the level if it is there */
 	p = evbuffer_pullup(in, (ev_ssize_t)len);
 	if (p == NULL) {
 		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
@@ -121,7 +135,6 @@ conn_mqtt_read(struct conn *c)
 		memset(&b, 0, sizeof(b));
 		b.user = &mqtt_keep;
 		keep_ids(c, &mc, &b);
-		bufferevent_setwatermark(c->cbev, EV_READ, 0, 0);
 		conn_start_upstream(c);
 		return;
 	}
@@ -157,6 +170,5 @@ conn_mqtt_read(struct conn *c)
 	c->connect_len = (size_t)n;
 	/* The rest of the stream goes as it came. */
 	evbuffer_drain(in, mc.pkt_len);
-	bufferevent_setwatermark(c->cbev, EV_READ, 0, 0);
 	conn_start_upstream(c);
 }

@@ -419,6 +419,22 @@ rd_connect(struct rd *r, struct mqtt_connect *c)
 }
 
 int
+mqtt_connect_total(const uint8_t *buf, size_t len, size_t max)
+{
+	struct rd r = { buf, 0, len, false };
+	uint32_t rl;
+	size_t total;
+	int e;
+
+	if ((e = rd_fixed(&r, &rl)) != 0)
+		return e == NEED ? 0 : e;
+	total = r.pos + rl;
+	if (total > max)
+		return MQTT_ERR_TOO_BIG;
+	return (int)total;
+}
+
+int
 mqtt_connect_parse(
     const uint8_t *buf, size_t len, size_t max, struct mqtt_connect *out)
 {

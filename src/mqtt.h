@@ -123,6 +123,14 @@ struct mqtt_connect {
 int mqtt_connect_parse(
     const uint8_t *buf, size_t len, size_t max, struct mqtt_connect *out);
 
+/*
+ * The whole length of the CONNECT at the start of buf, from its fixed
+ * header alone: 0 when the header is not complete yet, the length (fixed
+ * header included) when it is, or MQTT_ERR_PACKET_TYPE, _HEADER_FLAGS,
+ * _VARINT or _TOO_BIG (over max), as mqtt_connect_parse would report.
+ */
+int mqtt_connect_total(const uint8_t *buf, size_t len, size_t max);
+
 /* Pass &mqtt_keep to mqtt_connect_encode to keep a field as it was. */
 extern const struct mqtt_slice mqtt_keep;
 

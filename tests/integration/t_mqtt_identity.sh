@@ -761,6 +761,21 @@ for p in 4 5; do
 	done
 done
 
+# A small mqtt_max_connect and a big PUBLISH in the same write as the
+# CONNECT: nothing of what follows the CONNECT may stay behind in mqgate
+# (a read limit on the TLS side once stranded the rest of a record).
+big=$(printf 'b%.0s' $(seq 6000))
+log_mark
+raw --port "$P_MAL" --proto 5 --id "big-$$" --then-sub devices/dev1/big \
+    --then-pub "$big" "${DEV1[@]}"
+if [ "$(raw_field connack)" = 0x00 ] && [ "$(raw_field publish_back)" = yes ]
+then
+	ok "mqtt_max_connect = 256 and a 6000-byte PUBLISH pipelined after the CONNECT: it comes back whole"
+else
+	fail "mqtt_max_connect = 256 and a 6000-byte PUBLISH pipelined after the CONNECT: it comes back whole" \
+	    "$RAW_OUT" "$LOG"
+fi
+
 # ------------------------------------------------------------ pass-through
 
 NOT_MQTT=$(printf '\x00\x01not MQTT at all\r\n' | od -An -v -tx1 | tr -d ' \n')

@@ -169,6 +169,34 @@ START_TEST(test_ok)
 }
 END_TEST
 
+/* The fixed header alone gives the length, or the early errors. */
+START_TEST(test_total)
+{
+	static const uint8_t c311[] = { 0x10, 0x0c, 0x00, 0x04, 'M', 'Q', 'T',
+		'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00 };
+	static const uint8_t big[] = { 0x10, 0xff, 0xff, 0x03 };
+	static const uint8_t v5[] = { 0x10, 0x80, 0x80, 0x80, 0x80, 0x01 };
+
+	ck_assert_int_eq(mqtt_connect_total(c311, 0, 100), 0);
+	ck_assert_int_eq(mqtt_connect_total(c311, 1, 100), 0);
+	ck_assert_int_eq(mqtt_connect_total(c311, 2, 100), 14);
+	ck_assert_int_eq(mqtt_connect_total(c311, sizeof(c311), 100), 14);
+	ck_assert_int_eq(mqtt_connect_total(c311, 2, 14), 14);
+	ck_assert_int_eq(mqtt_connect_total(c311, 2, 13), MQTT_ERR_TOO_BIG);
+	ck_assert_int_eq(mqtt_connect_total(big, 3, 100000), 0);
+	ck_assert_int_eq(mqtt_connect_total(big, 4, 100000), 65535 + 4);
+	ck_assert_int_eq(mqtt_connect_total(big, 4, 65538), MQTT_ERR_TOO_BIG);
+	ck_assert_int_eq(mqtt_connect_total(v5, sizeof(v5), 1000),
+	    MQTT_ERR_VARINT);
+	ck_assert_int_eq(mqtt_connect_total((const uint8_t *)"\x30\x00", 2,
+			     100),
+	    MQTT_ERR_PACKET_TYPE);
+	ck_assert_int_eq(mqtt_connect_total((const uint8_t *)"\x12\x00", 2,
+			     100),
+	    MQTT_ERR_HEADER_FLAGS);
+}
+END_TEST
+
 /* Every prefix needs more; the packet followed by more stream parses. */
 START_TEST(test_prefix)
 {
@@ -809,6 +837,7 @@ mqtt_suite(void)
 
 	tc = tcase_create("parse");
 	tcase_add_loop_test(tc, test_ok, 0, (int)nitems(ok_vec));
+	tcase_add_test(tc, test_total);
 	tcase_add_loop_test(tc, test_prefix, 0, (int)nitems(ok_vec));
 	tcase_add_loop_test(tc, test_truncated, 0, (int)nitems(ok_vec));
 	tcase_add_test(tc, test_long);
