@@ -400,7 +400,8 @@ conn_proxy_out(struct conn *c, char *detail, size_t cap)
 		n = proxyv2_encode(&in, buf, PROXYV2_FIXED_LEN + PROXYV2_LEN_MAX);
 		if (n > 0 && dropped != 0)
 			log_dropped(c, dropped,
-			    (size_t)in.max_len + PROXYV2_FIXED_LEN);
+			    (size_t)(in.max_len ? in.max_len : PROXYV2_LEN_MAX) +
+				PROXYV2_FIXED_LEN);
 	}
 	if (n < 0) {
 		snprintf(detail, cap, "cannot build the PROXY header: %s",

@@ -46,11 +46,13 @@ identity(const struct tls_facts *f, enum mqtt_user_src src, char *why,
 	}
 	switch (src) {
 	case MQTT_USER_CN:
-		v = f->cn[0] != '\0' ? f->cn : NULL;
-		what = "no CN";
+		/* Which of several CNs would be the name? An allowlist may
+		 * have matched another: no guessing. */
+		v = f->cn[0] != '\0' && f->n_cn <= 1 ? f->cn : NULL;
+		what = f->n_cn > 1 ? "several CNs" : "no CN";
 		break;
 	case MQTT_USER_DN:
-		v = f->dn[0] != '\0' ? f->dn : NULL;
+		v = f->dn != NULL && f->dn[0] != '\0' ? f->dn : NULL;
 		what = "an empty subject";
 		break;
 	case MQTT_USER_SAN_URI:
@@ -115,6 +117,11 @@ check_client_id(const struct listener_conf *l, const struct tls_facts *f,
 	case MQTT_CID_CN:
 		if (!f->cert || !f->verified) {
 			snprintf(why, cap, "no verified client certificate "
+					   "(mqtt_clientid_must_match = cn)");
+			return MQTT_RC_NOT_AUTHORIZED;
+		}
+		if (f->n_cn > 1) {
+			snprintf(why, cap, "client certificate has several CNs "
 					   "(mqtt_clientid_must_match = cn)");
 			return MQTT_RC_NOT_AUTHORIZED;
 		}

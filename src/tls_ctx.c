@@ -677,10 +677,11 @@ load_mqtt_password(const struct tls_load *b, struct tls_listener *tl)
 	if (tls_load_file(b, LKEY_MQTT_PASSWORD, "mqtt_password", path, &text,
 		&len) < 0)
 		return -1;
-	if (len > 0 && text[len - 1] == '\n')
+	if (len > 0 && text[len - 1] == '\n') {
 		len--;
-	if (len > 0 && text[len - 1] == '\r')
-		len--;
+		if (len > 0 && text[len - 1] == '\r')
+			len--;
+	}
 	if (len > MQTT_STR_MAX) {
 		OPENSSL_clear_free(text, len);
 		tls_load_fail(b, LKEY_MQTT_PASSWORD, "mqtt_password",

@@ -545,8 +545,13 @@ tls_hs_verify_cb(int ok, X509_STORE_CTX *sctx)
 			    l->name, what, url, state, subject,
 			    l->crl_missing_accept ? "accepting" : "refusing",
 			    l->crl_missing_accept ? "accept" : "reject");
-			if (l->crl_missing_accept)
+			if (l->crl_missing_accept) {
+				/* Let through by policy: the handshake, the
+				 * PROXY verify field and identity binding see
+				 * a verified certificate. */
+				X509_STORE_CTX_set_error(sctx, X509_V_OK);
 				return 1;
+			}
 			set_refusal(ssl, "%s from %s (crl_missing = reject)",
 			    what, url);
 			return 0;

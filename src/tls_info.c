@@ -39,6 +39,28 @@ subject_of(X509 *cert, char *buf, size_t cap)
 	BIO_free(bio);
 }
 
+/* The whole RFC 2253 subject, allocated (the log line's copy is cut to
+ * fit; an identity must not be). NULL when it cannot be printed. */
+static char *
+subject_alloc(X509 *cert)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *out = NULL, *data;
+	long n;
+
+	if (bio == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+		XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	    (n = BIO_get_mem_data(bio, &data)) > 0 &&
+	    (out = malloc((size_t)n + 1)) != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(bio);
+	return out;
+}
+
 /* TLS 1.2: whether the key exchange was a PSK one. */
 static bool
 psk_used(SSL *ssl)
@@ -404,11 +426,14 @@ client_cert(X509 *cert, struct tls_facts *f, int *oom)
 	BIGNUM *bn = sn != NULL ? ASN1_INTEGER_to_BN(sn, NULL) : NULL;
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 	unsigned char *der = NULL;
-	int len, i;
+	int len, i = -1;
 	static const char digits[] = "0123456789abcdef";
+	X509_NAME *name = X509_get_subject_name(cert);
 
 	first_entry(cert, NID_commonName, f->cn, sizeof(f->cn));
-	subject_of(cert, f->dn, sizeof(f->dn));
+	while ((i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0)
+		f->n_cn++;
+	f->dn = subject_alloc(cert);
 	if (hex != NULL)
 		snprintf(f->serial, sizeof(f->serial), "%s", hex);
 	OPENSSL_free(hex);
@@ -472,6 +497,7 @@ tls_facts_free(struct tls_facts *f)
 	config_strv_free(f->san_uri, f->n_san_uri);
 	config_strv_free(f->san_dns, f->n_san_dns);
 	OPENSSL_free(f->der);
+	free(f->dn);
 	free(f);
 }
 

@@ -40,7 +40,8 @@ struct tls_facts {
 	bool cert_conn;	  /* presented on this connection (not resumed) */
 	uint32_t verify;  /* PP2 verify: 0 only for a verified certificate */
 	char cn[256];	  /* first CN, UTF-8, "" when none */
-	char dn[512];	  /* RFC 4514 subject ("" when none) */
+	int n_cn;	  /* how many CNs the subject has */
+	char *dn;	  /* owned: RFC 4514 subject, whole; NULL when none */
 	char serial[100]; /* uppercase hex */
 	char **san_uri;	  /* owned, n_san_uri entries */
 	size_t n_san_uri;

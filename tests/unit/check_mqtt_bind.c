@@ -169,7 +169,10 @@ enum facts {
 	F_PSK_CERT, /* PSK "client-7" and F_CERT */
 	F_PSK_FF,   /* PSK "dev\xff": not UTF-8 */
 	F_NO_CN_UNVERIFIED,
+	F_TWO_CN, /* F_CERT whose subject has two CNs */
 };
+
+static char dn_full[] = "CN=dev1,O=Acme", dn_empty[] = "";
 
 static char uri0[] = "urn:dev:1", uri1[] = "urn:dev:alt";
 static char *uris[] = { uri0, uri1 };
@@ -193,7 +196,8 @@ facts_fill(struct tls_facts *f, enum facts which)
 	f->verified = true;
 	f->cert_conn = true;
 	strcpy(f->cn, "dev1");
-	strcpy(f->dn, "CN=dev1,O=Acme");
+	f->n_cn = 1;
+	f->dn = dn_full;
 	strcpy(f->serial, "01");
 	f->san_uri = uris;
 	f->n_san_uri = nitems(uris);
@@ -214,9 +218,13 @@ facts_fill(struct tls_facts *f, enum facts which)
 		break;
 	case F_NO_CN:
 		f->cn[0] = '\0';
+		f->n_cn = 0;
 		break;
 	case F_EMPTY_DN:
-		f->dn[0] = '\0';
+		f->dn = dn_empty;
+		break;
+	case F_TWO_CN:
+		f->n_cn = 2;
 		break;
 	case F_NO_URI:
 		f->san_uri = NULL;
@@ -329,6 +337,13 @@ static const struct bind_case {
 	{ "cn, no CN", VALL, MQTT_USER_CN, MQTT_PASS_KEEP, MQTT_CID_OFF,
 	    F_NO_CN, "c1", "client", NULL, false, NULL, RC_NA, NULL, P_KEEP,
 	    "client certificate has no CN (mqtt_username = cn)" },
+	{ "cn, two CNs: which would it be?", VALL, MQTT_USER_CN,
+	    MQTT_PASS_KEEP, MQTT_CID_OFF, F_TWO_CN, "c1", "client", NULL,
+	    false, NULL, RC_NA, NULL, P_KEEP,
+	    "client certificate has several CNs (mqtt_username = cn)" },
+	{ "cid cn, two CNs", VALL, MQTT_USER_KEEP, MQTT_PASS_KEEP,
+	    MQTT_CID_CN, F_TWO_CN, "dev1", "client", NULL, false, NULL, RC_NA,
+	    NULL, P_KEEP, "several CNs" },
 	{ "cn, no CN and not verified: not verified", VALL, MQTT_USER_CN,
 	    MQTT_PASS_KEEP, MQTT_CID_OFF, F_NO_CN_UNVERIFIED, "c1", NULL, NULL,
 	    false, NULL, RC_NA, NULL, P_KEEP, "not verified" },
