@@ -26,7 +26,8 @@ struct conn_try {
 	struct pool_server *last; /* the last one tried, for the log line */
 	size_t n, next;
 	size_t order[POOL_MAX_TRIES];
-	char tried[600]; /* "pool/a:1883 (why), pool/b:1883 (why)" */
+	char tried[2048]; /* "pool/a:1883 (why), pool/b:1883 (why)": room
+			     for POOL_MAX_TRIES long names */
 	size_t tried_len;
 };
 
@@ -115,7 +116,7 @@ try_next(struct conn *c)
 {
 	struct pool *p = conn_pool(c);
 	struct conn_try *t = c->tries;
-	char why[256], who[300], detail[sizeof(t->tried) + 8];
+	char why[256], who[400], detail[sizeof(t->tried) + 8];
 
 	while (t->next < t->n) {
 		struct pool_server *s = &p->servers[t->order[t->next++]];
@@ -171,8 +172,11 @@ conn_upstream_connect(struct conn *c)
 		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, "out of memory");
 		return;
 	}
-	/* clientid with an empty id, and source, hash the address. */
-	key = c->have_key ? c->key : source_key(c);
+	/* clientid hashes the id (an empty one, the address); source always
+	 * the address, even when identity binding has read the CONNECT. */
+	key = p->conf->balance == BALANCE_CLIENTID && c->have_key
+	    ? c->key
+	    : source_key(c);
 	max = 1 + (size_t)p->conf->connect_retries;
 	c->tries->n = pool_candidates(p, c->w->rr, key, c->tries->order,
 	    max < POOL_MAX_TRIES ? max : POOL_MAX_TRIES);
@@ -182,7 +186,7 @@ conn_upstream_connect(struct conn *c)
 void
 conn_upstream_failed(struct conn *c, const char *why)
 {
-	char who[300];
+	char who[400];
 
 	if (c->ubev != NULL) {
 		bufferevent_free(c->ubev);
@@ -202,7 +206,7 @@ conn_upstream_failed(struct conn *c, const char *why)
 void
 conn_upstream_connected(struct conn *c)
 {
-	char who[300];
+	char who[400];
 
 	if (c->tries != NULL && c->tries->tried_len > 0) {
 		conn_upstream_name(c, who, sizeof(who));

@@ -430,6 +430,12 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 		}
 	}
 
+	/* Before the workers accept: names in /etc/hosts resolve at once. */
+	if (resolve_start(d.shared.pools, d.base) < 0) {
+		log_error("cannot start the pools' resolver");
+		goto out;
+	}
+
 	/* Workers inherit a mask that keeps the signals on this thread. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -459,9 +465,8 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 		}
 	}
 	activate_ocsp(d.gen);
-	if (resolve_start(d.shared.pools, d.base) < 0 ||
-	    health_start(d.shared.pools, d.base) < 0) {
-		log_error("cannot start the pools' resolver and health checks");
+	if (health_start(d.shared.pools, d.base) < 0) {
+		log_error("cannot start the pools' health checks");
 		post_all(&d, WORKER_CMD_CLOSE_ALL);
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -44,6 +45,7 @@ struct health_state {
 	enum hc_phase phase;
 	int good; /* consecutive successful checks */
 	int bad;  /* consecutive failed checks */
+	uint64_t started_ms; /* when the check under way began */
 };
 
 static const uint8_t mqtt_disconnect[] = { 0xE0, 0x00 };
@@ -117,6 +119,15 @@ connect_packet(const char *id, uint8_t *buf, size_t cap)
 	return (int)(2 + rem);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 arm(struct health_state *st, long ms)
 {
@@ -124,6 +135,34 @@ arm(struct health_state *st, long ms)
 
 	ms_to_tv(ms, &tv);
 	evtimer_add(st->timer, &tv);
+}
+
+/* The next check: health_interval after the start of this one, so that
+ * a slow check does not stretch the period. */
+static void
+arm_next(struct health_state *st)
+{
+	long iv = st->p->conf->health_interval_ms;
+	uint64_t spent = mono_ms() - st->started_ms;
+
+	arm(st, spent >= (uint64_t)iv ? 1 : iv - (long)spent);
+}
+
+/* A check that says nothing about the server (mqgate itself is out of
+ * descriptors or memory, or the name's first lookup is still under way):
+ * counted neither way. */
+static void
+no_result(struct health_state *st, const char *why)
+{
+	if (st->bev != NULL) {
+		bufferevent_free(st->bev);
+		st->bev = NULL;
+	}
+	st->phase = HC_IDLE;
+	event_del(st->timer);
+	log_debug("health check %s/%s: no result: %s", st->p->conf->name,
+	    st->s->conf->text, why);
+	arm_next(st);
 }
 
 /*
@@ -174,7 +213,7 @@ check_done(struct health_state *st, bool ok, const char *fmt, ...)
 			pool_server_set_up(st->p, st->s, false, line);
 		}
 	}
-	arm(st, u->health_interval_ms);
+	arm_next(st);
 }
 
 static void
@@ -189,7 +228,7 @@ send_connect(struct health_state *st)
 	n = connect_packet(id, pkt, sizeof(pkt));
 	if (n < 0 || bufferevent_write(st->bev, pkt, (size_t)n) < 0 ||
 	    bufferevent_enable(st->bev, EV_READ) < 0) {
-		check_done(st, false, "out of memory");
+		no_result(st, "out of memory");
 		return;
 	}
 	st->phase = HC_CONNACK;
@@ -265,13 +304,17 @@ check_start(struct health_state *st)
 {
 	struct addr a;
 
+	st->started_ms = mono_ms();
 	if (!pool_server_addr(st->s, &a)) {
-		check_done(st, false, "not resolved");
+		if (!atomic_load(&st->s->looked_up))
+			no_result(st, "first lookup under way");
+		else
+			check_done(st, false, "not resolved");
 		return;
 	}
 	st->bev = bufferevent_socket_new(st->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (st->bev == NULL) {
-		check_done(st, false, "out of memory");
+		no_result(st, "out of memory");
 		return;
 	}
 	bufferevent_setcb(st->bev, read_cb, NULL, event_cb, st);
@@ -281,8 +324,12 @@ check_start(struct health_state *st)
 		st->bev, (struct sockaddr *)&a.ss, (int)a.len) < 0) {
 		int err = EVUTIL_SOCKET_ERROR();
 
-		check_done(st, false, "connect: %s",
-		    err != 0 ? strerror(err) : "failed");
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+		    err == ENOMEM)
+			no_result(st, strerror(err));
+		else
+			check_done(st, false, "connect: %s",
+			    err != 0 ? strerror(err) : "failed");
 	}
 }
 

@@ -62,6 +62,7 @@ pool_init_one(struct pool *p, const struct upstream_conf *u, size_t idx)
 		atomic_init(&s->up, true);
 		atomic_init(&s->active, 0);
 		atomic_init(&s->resolved, sc->addr.len > 0);
+		atomic_init(&s->looked_up, sc->addr.len > 0);
 		pthread_mutex_init(&s->mu, NULL);
 		if (sc->addr.len > 0)
 			s->addr = sc->addr;
@@ -180,11 +181,11 @@ pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
     size_t *order, size_t max)
 {
 	bool *el = rr->eligible;
-	size_t i, n = 0, first, total;
+	size_t i, n = 0, first, total, k, start;
 
 	if (max > POOL_MAX_TRIES)
 		max = POOL_MAX_TRIES;
-	if (p->n == 0 || max == 0 || mark_eligible(p, el) == 0)
+	if (p->n == 0 || max == 0 || (k = mark_eligible(p, el)) == 0)
 		return 0;
 	switch (p->conf->balance) {
 	case BALANCE_SOURCE:
@@ -196,8 +197,14 @@ pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
 		for (i = 0; i < p->n; i++)
 			rr->active[i] = atomic_load_explicit(
 			    &p->servers[i].active, memory_order_relaxed);
-		total = balance_leastconn(rr->active, p->weight, el, p->n,
-		    rr->lc_start[p->idx]++, rr->order);
+		/* Ties take turns among the eligible servers only: start
+		 * at the (lc_start % k)-th of them. */
+		start = rr->lc_start[p->idx]++ % k;
+		for (i = 0; i < p->n; i++)
+			if (el[i] && start-- == 0)
+				break;
+		total = balance_leastconn(rr->active, p->weight, el, p->n, i,
+		    rr->order);
 		break;
 	case BALANCE_ROUNDROBIN:
 	default:

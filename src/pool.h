@@ -33,6 +33,8 @@ struct pool_server {
 	uint64_t key_hash;		/* balance_hash(conf->text) */
 	atomic_bool up;			/* health: may take connections */
 	atomic_bool resolved;		/* addr is set */
+	atomic_bool looked_up;		/* a first lookup has ended (or the
+					   host is numeric) */
 	atomic_long active;		/* connections to it now */
 	pthread_mutex_t mu;		/* guards addr */
 	struct addr addr;		/* len 0: not resolved (yet) */

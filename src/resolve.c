@@ -65,9 +65,11 @@ arm(struct resolve_state *st)
 	long ms = st->p->conf->resolve_interval_ms;
 	struct timeval tv;
 
-	/* resolve_interval = 0 resolves once, but a name that has never
-	 * resolved (DNS down at start) is retried until it does. */
-	if (ms <= 0 && !atomic_load(&st->s->resolved))
+	/* A name that has never resolved (DNS down at start) is retried
+	 * every RESOLVE_RETRY_MS until it does, whatever resolve_interval
+	 * says (0 resolves once, and it may be days). */
+	if (!atomic_load(&st->s->resolved) &&
+	    (ms <= 0 || ms > RESOLVE_RETRY_MS))
 		ms = RESOLVE_RETRY_MS;
 	if (ms <= 0)
 		return;
@@ -141,6 +143,7 @@ lookup_cb(int err, struct evutil_addrinfo *res, void *arg)
 		return;
 	}
 	got_result(st, err, res);
+	atomic_store(&st->s->looked_up, true);
 	if (res != NULL)
 		evutil_freeaddrinfo(res);
 	arm(st);
