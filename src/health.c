@@ -224,6 +224,10 @@ send_connect(struct health_state *st)
 	int n;
 
 	client_host(host, sizeof(host));
+	/* n starts at pid * 10^6, so that two mqgate processes on one host
+	 * never take over each other's check sessions at the broker. */
+	if (health_seq == 0)
+		health_seq = (unsigned long)getpid() * 1000000UL;
 	snprintf(id, sizeof(id), "mqgate-health-%s-%lu", host, ++health_seq);
 	n = connect_packet(id, pkt, sizeof(pkt));
 	if (n < 0 || bufferevent_write(st->bev, pkt, (size_t)n) < 0 ||
