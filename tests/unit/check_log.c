@@ -55,28 +55,6 @@ START_TEST(test_quote_zero_cap)
 }
 END_TEST
 
-/* Run fn with stderr redirected to a temp file; return what it wrote. */
-static char *
-capture(void (*fn)(void))
-{
-	char path[] = "/tmp/mqgate-log-XXXXXX";
-	int fd = mkstemp(path), saved;
-	char *out;
-
-	ck_assert_int_ge(fd, 0);
-	saved = dup(STDERR_FILENO);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
-	fn();
-	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
-	close(saved);
-	close(fd);
-	out = unit_read_file(path);
-	unlink(path);
-	ck_assert_ptr_nonnull(out);
-	return out;
-}
-
 static void
 emit_info(void)
 {
@@ -88,7 +66,7 @@ emit_info(void)
 
 START_TEST(test_format_and_levels)
 {
-	char *out = capture(emit_info);
+	char *out = unit_capture_stderr(emit_info);
 	regex_t re;
 
 	ck_assert_int_eq(regcomp(&re,
@@ -116,7 +94,7 @@ emit_error_only(void)
 
 START_TEST(test_error_level)
 {
-	char *out = capture(emit_error_only);
+	char *out = unit_capture_stderr(emit_error_only);
 
 	ck_assert_ptr_nonnull(strstr(out, " error yes\n"));
 	ck_assert_ptr_null(strstr(out, "no"));
@@ -133,7 +111,7 @@ emit_debug(void)
 
 START_TEST(test_debug_level)
 {
-	char *out = capture(emit_debug);
+	char *out = unit_capture_stderr(emit_debug);
 
 	ck_assert_ptr_nonnull(strstr(out, " debug visible 1\n"));
 	free(out);
@@ -152,7 +130,7 @@ emit_long(void)
 
 START_TEST(test_long_line_cut)
 {
-	char *out = capture(emit_long);
+	char *out = unit_capture_stderr(emit_long);
 	size_t n = strlen(out);
 
 	ck_assert_uint_le(n, 4096);

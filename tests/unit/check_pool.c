@@ -878,28 +878,6 @@ flip(void)
 	pool_server_set_up(p, s, true, NULL);
 }
 
-/* Run fn with stderr redirected to a temp file; return what it wrote. */
-static char *
-capture(void (*fn)(void))
-{
-	char path[] = "/tmp/mqgate-pool-XXXXXX";
-	int fd = mkstemp(path), saved;
-	char *out;
-
-	ck_assert_int_ge(fd, 0);
-	saved = dup(STDERR_FILENO);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
-	fn();
-	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
-	close(saved);
-	close(fd);
-	out = unit_read_file(path);
-	unlink(path);
-	ck_assert_ptr_nonnull(out);
-	return out;
-}
-
 static size_t
 count_lines(const char *s)
 {
@@ -928,7 +906,7 @@ START_TEST(test_set_up_logs)
 
 	load(text);
 	log_pool = &ps->v[0];
-	out = capture(flip);
+	out = unit_capture_stderr(flip);
 	log_set_level(LOG_LEVEL_ERROR);
 	ck_assert_uint_eq(count_lines(out), nitems(want));
 	line = out;

@@ -73,4 +73,27 @@ unit_read_file(const char *path)
 	return buf;
 }
 
+/* Run fn with stderr redirected to a temp file; return what it wrote
+ * (caller frees). Fails the test on any error. */
+static inline char *
+unit_capture_stderr(void (*fn)(void))
+{
+	char path[] = "/tmp/mqgate-unit-XXXXXX";
+	int fd = mkstemp(path), saved;
+	char *out;
+
+	ck_assert_int_ge(fd, 0);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	fn();
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	close(fd);
+	out = unit_read_file(path);
+	unlink(path);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
 #endif
