@@ -47,6 +47,9 @@
 #                             gen-certs version under a flock
 #   start_broker              mosquitto on 127.0.0.1:free port, anonymous;
 #                             sets BROKER_PORT BROKER_PID BROKER_LOG
+#   broker_conf HOST PORT [LINE...]
+#                             print a mosquitto config for HOST:PORT (stderr
+#                             log, connection messages) plus the LINEs
 #   conf_global [LINE...]     print a [global] section; "workers = 2" unless
 #                             a LINE sets workers
 #   conf_listener NAME PORT [LINE...]
@@ -430,20 +433,27 @@ CERTS=$(certs_dir) || {
 
 # ---------------------------------------------------------------- broker
 
+# broker_conf HOST PORT [LINE...]: print a mosquitto config listening on
+# HOST:PORT, logging to stderr with connection messages, plus the LINEs.
+broker_conf() {
+	local l
+	echo "listener $2 $1"
+	echo "persistence false"
+	echo "log_dest stderr"
+	echo "connection_messages true"
+	[ "$(id -u)" = 0 ] && echo "user root"
+	for l in "${@:3}"; do
+		echo "$l"
+	done
+}
+
 start_broker() {
 	local port conf log pid attempt
 	for attempt in 1 2 3; do
 		port=$(free_port) || break
 		conf=$T/mosquitto.$port.conf
 		log=$T/mosquitto.$port.log
-		{
-			echo "listener $port 127.0.0.1"
-			echo "allow_anonymous true"
-			echo "persistence false"
-			echo "log_dest stderr"
-			echo "connection_messages true"
-			[ "$(id -u)" = 0 ] && echo "user root"
-		} >"$conf"
+		broker_conf 127.0.0.1 "$port" "allow_anonymous true" >"$conf"
 		closefds mosquitto -c "$conf" >"$log" 2>&1 </dev/null &
 		pid=$!
 		track "$pid"

@@ -36,23 +36,13 @@ K1=00112233445566778899aabbccddeeff
 # every connection and packet plus the config LINEs; sets MOSQ_PORT and
 # MOSQ_LOG. Readiness as in lib.sh's start_broker.
 start_mosq() {
-	local name=$1 port conf log pid attempt l
+	local name=$1 port conf log pid attempt
 	shift
 	for attempt in 1 2 3; do
 		port=$(free_port) || break
 		conf=$T/$name.conf
 		log=$T/$name.log
-		{
-			echo "listener $port 127.0.0.1"
-			echo "persistence false"
-			echo "log_dest stderr"
-			echo "log_type all"
-			echo "connection_messages true"
-			[ "$(id -u)" = 0 ] && echo "user root"
-			for l in "$@"; do
-				echo "$l"
-			done
-		} >"$conf"
+		broker_conf 127.0.0.1 "$port" "log_type all" "$@" >"$conf"
 		closefds mosquitto -c "$conf" >"$log" 2>&1 </dev/null &
 		pid=$!
 		track "$pid"

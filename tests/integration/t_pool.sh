@@ -206,18 +206,9 @@ for i in 1 2 3; do
 	BT[$i]=${BH[$i]}:${BP[$i]}
 	BLOG[$i]=$T/broker$i.log
 	BCONF[$i]=$T/broker$i.conf
-	{
-		echo "listener ${BP[$i]} ${BH[$i]}"
-		echo "allow_anonymous true"
-		echo "persistence false"
-		echo "log_dest stderr"
-		echo "log_type error"
-		echo "log_type warning"
-		echo "log_type notice"
-		echo "log_type information"
-		echo "connection_messages true"
-		[ "$(id -u)" = 0 ] && echo "user root"
-	} >"${BCONF[$i]}"
+	# mosquitto's default log types (error to information) are wanted
+	broker_conf "${BH[$i]}" "${BP[$i]}" "allow_anonymous true" \
+	    >"${BCONF[$i]}"
 	: >"${BLOG[$i]}"
 	start_pool_broker "$i" || bail "broker $i (${BT[$i]}) did not come up" \
 	    "${BLOG[$i]}"

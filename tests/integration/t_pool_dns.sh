@@ -153,18 +153,8 @@ BLOG=()
 BPID=()
 for i in 1 2; do
 	BLOG[$i]=$T/broker$i.log
-	{
-		echo "listener $P ${BH[$i]}"
-		echo "allow_anonymous true"
-		echo "persistence false"
-		echo "log_dest stderr"
-		echo "log_type error"
-		echo "log_type warning"
-		echo "log_type notice"
-		echo "log_type information"
-		echo "connection_messages true"
-		[ "$(id -u)" = 0 ] && echo "user root"
-	} >"$T/broker$i.conf"
+	broker_conf "${BH[$i]}" "$P" "allow_anonymous true" \
+	    >"$T/broker$i.conf"
 	closefds mosquitto -c "$T/broker$i.conf" >"${BLOG[$i]}" 2>&1 </dev/null &
 	BPID[$i]=$!
 	track "${BPID[$i]}"
