@@ -40,6 +40,7 @@
 #include <openssl/x509.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conn.h"
 #include "conn_priv.h"
 #include "pool.h"
@@ -93,28 +94,11 @@ conn_reason_str(enum conn_reason r)
 	return (unsigned)r < CONN_R_COUNT ? reason_names[r] : "unknown";
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-ms_to_tv(long ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
 void
 conn_timer_arm(struct conn *c, long ms)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv(ms);
 
-	ms_to_tv(ms, &tv);
 	event_add(&c->timer, &tv);
 }
 
@@ -210,7 +194,7 @@ conn_close(struct conn *c, enum conn_reason r, const char *detail)
 	log_line(w, c->ls, c->id, &c->peer.sa, c->peerlen, ssl, hs_done,
 	    c->state == CONN_CONNECTING || c->state == CONN_SPLICE ? upstream
 								   : NULL,
-	    c->mqtt_ids, c->in, c->out, now_ms() - c->start_ms, r, detail);
+	    c->mqtt_ids, c->in, c->out, clock_coarse_ms() - c->start_ms, r, detail);
 
 	/*
 	 * An orderly close by us (idle, shutdown, nothing left unsent) gets a
@@ -450,7 +434,7 @@ static void
 touch(struct conn *c)
 {
 	if (gconf(c)->idle_timeout_ms > 0)
-		c->active_ms = now_ms();
+		c->active_ms = clock_coarse_ms();
 }
 
 static void
@@ -599,7 +583,7 @@ upstream_connected(struct conn *c)
 	}
 	bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
 	if (idle > 0) {
-		c->active_ms = now_ms();
+		c->active_ms = clock_coarse_ms();
 		conn_timer_arm(c, idle);
 	}
 	/* Whatever the client sent while we were connecting. */
@@ -755,7 +739,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		idle = gconf(c)->idle_timeout_ms;
-		now = now_ms();
+		now = clock_coarse_ms();
 		quiet = now - c->active_ms;
 		if (quiet + 5 >= (uint64_t)idle) {
 			conn_close(c, CONN_R_IDLE_TIMEOUT, NULL);
@@ -873,7 +857,7 @@ conn_accept(struct worker *w, struct listener_sock *ls, int fd,
 	c->ls = ls;
 	c->id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,
 	    memory_order_relaxed);
-	c->start_ms = now_ms();
+	c->start_ms = clock_coarse_ms();
 	c->state = CONN_HANDSHAKE;
 	if (salen > (socklen_t)sizeof(c->peer))
 		salen = sizeof(c->peer);

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "compat.h"
 #include "crl_fetch.h"
 #include "http_get.h"
@@ -130,15 +131,6 @@ struct seen {
 	const char *state; /* static; NULL = no CRL was missing */
 	char url[URL_MAX + 1];
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 params_free_cb(void *parent MQ_UNUSED, void *ptr, CRYPTO_EX_DATA *ad MQ_UNUSED,
@@ -300,7 +292,7 @@ failed:
 static void
 kick_locked(void)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_mono_ms();
 	size_t i, due = 0;
 
 	for (i = 0; i < cache.n; i++)
@@ -348,7 +340,7 @@ queue_locked(const char *url, size_t len, const X509_NAME *issuer,
 		entry_free(e);
 		return;
 	}
-	e->due_ms = now_ms();
+	e->due_ms = clock_mono_ms();
 	e->refresh_ms = p->refresh_ms > 0 ? p->refresh_ms : DEFAULT_REFRESH_MS;
 	e->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : DEFAULT_TIMEOUT_MS;
 	cache.v[cache.n++] = e;
@@ -364,7 +356,7 @@ adopt_params_locked(struct entry *e, const struct crl_fetch_params *p)
 	if (p->timeout_ms > e->timeout_ms)
 		e->timeout_ms = p->timeout_ms;
 	if (p->refresh_ms > 0 && p->refresh_ms < e->refresh_ms) {
-		int64_t due = now_ms() + p->refresh_ms;
+		int64_t due = clock_mono_ms() + p->refresh_ms;
 
 		e->refresh_ms = p->refresh_ms;
 		if (!e->busy && e->crl != NULL && e->due_ms > due) {
@@ -750,7 +742,7 @@ fetch(const char *url, long timeout_ms, struct fetch_result *r)
 	memset(&req, 0, sizeof(req));
 	req.url = url;
 	req.max_len = BODY_MAX;
-	req.deadline_ms = now_ms() + timeout_ms;
+	req.deadline_ms = clock_mono_ms() + timeout_ms;
 	req.max_redirects = REDIRECTS_MAX;
 	req.cancel = cache.cancel;
 	if (http_get_fetch(&req, &res) != 0) {
@@ -811,7 +803,7 @@ took_crl_locked(struct entry *e, struct fetch_result *r, char *msg, size_t cap)
 	e->state = NULL;
 	e->fetched_at = time(NULL);
 	e->expires_at = asn1_time_t(nu);
-	e->due_ms = now_ms() + keep_ms(e->crl, e->refresh_ms);
+	e->due_ms = clock_mono_ms() + keep_ms(e->crl, e->refresh_ms);
 	asn1_time_str(nu, t, sizeof(t));
 	if (!changed && !was_failing) {
 		snprintf(msg, cap,
@@ -850,7 +842,7 @@ failed_locked(
 	char t[40];
 
 	e->state = r->state;
-	e->due_ms = now_ms() + retry;
+	e->due_ms = clock_mono_ms() + retry;
 	if (e->crl != NULL)
 		snprintf(msg, cap,
 		    "crl: fetch of %s failed: %s (keeping the CRL fetched %s; "
@@ -892,7 +884,7 @@ fetcher_main(void *arg MQ_UNUSED)
 		enum log_level lv;
 		long timeout_ms;
 
-		if (e == NULL || e->due_ms > now_ms()) {
+		if (e == NULL || e->due_ms > clock_mono_ms()) {
 			cache.nidle++;
 			if (e == NULL) {
 				pthread_cond_wait(&cache.cv, &cache.mu);

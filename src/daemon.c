@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "crl_fetch.h"
 #include "daemon.h"
 #include "diag.h"
@@ -161,8 +162,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 		drain_cb(-1, 0, d);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv(ms);
 	event_add(d->drain_ev, &tv);
 }
 
@@ -420,8 +420,7 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 	if (cfg->global.reload_interval_ms > 0) {
 		struct timeval tv;
 
-		tv.tv_sec = cfg->global.reload_interval_ms / 1000;
-		tv.tv_usec = (cfg->global.reload_interval_ms % 1000) * 1000;
+		tv = clock_tv(cfg->global.reload_interval_ms);
 		d.reload_ev = event_new(d.base, -1, EV_PERSIST, reload_timer_cb,
 		    &d);
 		if (d.reload_ev == NULL || event_add(d.reload_ev, &tv) < 0) {

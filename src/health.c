@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "compat.h"
 #include "health.h"
 #include "log.h"
@@ -55,13 +56,6 @@ static const uint8_t mqtt_disconnect[] = { 0xE0, 0x00 };
 static unsigned long health_seq;
 
 #define HOST_MAX 64 /* of the hostname in a client id */
-
-static void
-ms_to_tv(long ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
 
 static bool
 id_char(char c)
@@ -119,21 +113,11 @@ connect_packet(const char *id, uint8_t *buf, size_t cap)
 	return (int)(2 + rem);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 arm(struct health_state *st, long ms)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv(ms);
 
-	ms_to_tv(ms, &tv);
 	evtimer_add(st->timer, &tv);
 }
 
@@ -143,7 +127,7 @@ static void
 arm_next(struct health_state *st)
 {
 	long iv = st->p->conf->health_interval_ms;
-	uint64_t spent = mono_ms() - st->started_ms;
+	uint64_t spent = (uint64_t)clock_mono_ms() - st->started_ms;
 
 	arm(st, spent >= (uint64_t)iv ? 1 : iv - (long)spent);
 }
@@ -308,7 +292,7 @@ check_start(struct health_state *st)
 {
 	struct addr a;
 
-	st->started_ms = mono_ms();
+	st->started_ms = (uint64_t)clock_mono_ms();
 	if (!pool_server_addr(st->s, &a)) {
 		if (!atomic_load(&st->s->looked_up))
 			no_result(st, "first lookup under way");

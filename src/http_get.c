@@ -29,6 +29,7 @@
 #include <openssl/httperr.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "compat.h"
 #include "http_get.h"
 #include "log.h"
@@ -50,15 +51,6 @@ struct http_get_cancel {
 	bool fired;
 	struct hold *held; /* sockets to shut down on fire */
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void fail(struct http_get_result *r, enum http_get_err err,
     const char *detail, const char *fmt, ...) MQ_PRINTF(4, 5);
@@ -232,7 +224,7 @@ wait_fd(struct http_get_cancel *c, int fd, short events, int64_t deadline,
 	struct pollfd pfd[2];
 
 	for (;;) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - clock_mono_ms();
 		int rc;
 
 		if (left <= 0) {
@@ -489,7 +481,7 @@ exchange_failed(const struct http_get_req *req, struct http_get_result *r,
 		fail(r, HTTP_GET_ERR_CANCELED, NULL, "shutting down");
 		return;
 	}
-	if (mono_ms() >= req->deadline_ms) {
+	if (clock_mono_ms() >= req->deadline_ms) {
 		fail(r, HTTP_GET_ERR_TIMEOUT, NULL, "no response in time");
 		return;
 	}
@@ -559,7 +551,7 @@ fetch_once(const struct http_get_req *req, const char *url,
 		snprintf(hostport, sizeof(hostport), "%s", host);
 	else
 		snprintf(hostport, sizeof(hostport), "%s:%s", host, port);
-	left = req->deadline_ms - mono_ms();
+	left = req->deadline_ms - clock_mono_ms();
 	secs = left <= 0 ? 1 : (int)((left + 999) / 1000);
 	bio = BIO_new_socket(h.fd, BIO_NOCLOSE);
 	if (req->content_type != NULL)

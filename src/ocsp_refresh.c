@@ -25,6 +25,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "compat.h"
 #include "http_get.h"
 #include "log.h"
@@ -70,15 +71,6 @@ static struct {
 static bool cv_ok;
 
 /* ---------------------------------------------------------------- helpers */
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool
 ocsp_refresh_init(void)
@@ -198,7 +190,7 @@ static int
 fetch_response(const struct ocsp_state *st, struct http_get_cancel *cancel,
     unsigned char **der, size_t *len, char *why, size_t cap)
 {
-	int64_t deadline = mono_ms() + st->timeout_ms;
+	int64_t deadline = clock_mono_ms() + st->timeout_ms;
 	struct http_get_result res;
 	struct http_get_req hr;
 	OCSP_REQUEST *req = NULL;
@@ -308,7 +300,7 @@ fetch_main(void *arg MQ_UNUSED)
 	pthread_mutex_lock(&fetcher.mu);
 	while (!stopping()) {
 		struct ocsp_state *st = NULL;
-		int64_t now = mono_ms(), due = INT64_MAX;
+		int64_t now = clock_mono_ms(), due = INT64_MAX;
 		size_t i;
 		long delay;
 
@@ -338,7 +330,7 @@ fetch_main(void *arg MQ_UNUSED)
 		delay = refresh(st);
 		pthread_mutex_lock(&fetcher.mu);
 		st->busy = false;
-		st->due_ms = mono_ms() + delay;
+		st->due_ms = clock_mono_ms() + delay;
 		ocsp_state_unref(st);
 	}
 	pthread_mutex_unlock(&fetcher.mu);
@@ -380,9 +372,9 @@ adopt(struct ocsp_state *st, const struct entry *old, size_t n)
 		logged = o->logged;
 		memcpy(why, o->logged_why, sizeof(why));
 		pthread_mutex_unlock(&o->mu);
-		due = o->busy ? mono_ms() : o->due_ms;
-		if (due > mono_ms() + st->refresh_ms)
-			due = mono_ms() + st->refresh_ms;
+		due = o->busy ? clock_mono_ms() : o->due_ms;
+		if (due > clock_mono_ms() + st->refresh_ms)
+			due = clock_mono_ms() + st->refresh_ms;
 		break;
 	}
 	if (i == n)
@@ -463,7 +455,7 @@ ocsp_activate(SSL_CTX *const *v, size_t n)
 		if (!st->scheduled) {
 			st->scheduled = true;
 			if (!adopt(st, fetcher.v, fetcher.n))
-				st->due_ms = mono_ms();
+				st->due_ms = clock_mono_ms();
 		}
 	}
 	for (i = 0; i < fetcher.n; i++)

@@ -20,6 +20,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "log.h"
 #include "pool.h"
 #include "resolve.h"
@@ -73,8 +74,7 @@ arm(struct resolve_state *st)
 		ms = RESOLVE_RETRY_MS;
 	if (ms <= 0)
 		return;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_tv(ms);
 	evtimer_add(st->timer, &tv);
 }
 
