@@ -357,58 +357,73 @@ log_dropped(struct conn *c, uint32_t dropped, size_t limit)
 	    (unsigned long long)c->id, limit, names);
 }
 
-int
-conn_proxy_out(struct conn *c, char *detail, size_t cap)
+/* Most headers fit here; only one with a client certificate or many
+ * passed TLVs needs the heap. */
+#define PROXY_OUT_STACK 1024
+
+/* Encode c's v2 header into small, or else a heap buffer (*heap, which
+ * the caller frees). Returns its length or a negative errno. */
+static int
+encode_v2(struct conn *c, const struct proxy_addr *a, uint8_t *small,
+    uint8_t **heap)
 {
 	const struct listener_conf *l = c->ls->conf;
-	struct proxy_addr a;
 	struct proxyv2_tls t;
 	struct proxyv2_in in;
 	uint32_t dropped = 0;
-	uint8_t line[PROXYV1_LINE_MAX], *buf = line;
-	int n, fd = bufferevent_getfd(c->ubev);
+	int n;
+
+	memset(&in, 0, sizeof(in));
+	in.addr = *a;
+	if (c->facts != NULL) {
+		tls_facts_proxy(c->facts, &t);
+		in.tls = &t;
+	}
+	in.custom_base = (uint8_t)l->proxy_custom_base;
+	if (c->pp != NULL) {
+		in.passed = c->pp->passed;
+		in.passed_len = c->pp->passed_len;
+	}
+	in.dropped = &dropped;
+	proxyv2_in_profile(&in, (enum proxyv2_profile)l->proxy_profile,
+	    l->proxy_tlvs & PROXYV2_T_ALL,
+	    (uint16_t)(l->proxy_max_header > 0
+		    ? l->proxy_max_header - PROXYV2_FIXED_LEN
+		    : 0));
+	if (l->proxy_tlvs != 0 && (l->proxy_tlvs & PROXYV2_T_ALL) == 0)
+		in.tlvs = 0; /* proxy_tlvs = none */
+	n = proxyv2_encode(&in, small, PROXY_OUT_STACK);
+	if (n == -ENOSPC) {
+		*heap = malloc(PROXYV2_FIXED_LEN + PROXYV2_LEN_MAX);
+		if (*heap == NULL)
+			return -ENOMEM;
+		n = proxyv2_encode(&in, *heap, PROXYV2_FIXED_LEN + PROXYV2_LEN_MAX);
+	}
+	if (n > 0 && dropped != 0)
+		log_dropped(c, dropped,
+		    (size_t)(in.max_len ? in.max_len : PROXYV2_LEN_MAX) +
+			PROXYV2_FIXED_LEN);
+	return n;
+}
+
+int
+conn_proxy_out(struct conn *c, char *detail, size_t cap)
+{
+	struct proxy_addr a;
+	uint8_t small[PROXY_OUT_STACK], *heap = NULL, *buf;
+	int n, rc = -1, fd = bufferevent_getfd(c->ubev);
 	ssize_t k;
 
 	client_ends(c, &a);
-	if (l->proxy_protocol == PROXY_OUT_V1) {
-		n = proxyv1_encode(&a, line, sizeof(line));
-	} else {
-		memset(&in, 0, sizeof(in));
-		in.addr = a;
-		if (c->facts != NULL) {
-			tls_facts_proxy(c->facts, &t);
-			in.tls = &t;
-		}
-		in.custom_base = (uint8_t)l->proxy_custom_base;
-		if (c->pp != NULL) {
-			in.passed = c->pp->passed;
-			in.passed_len = c->pp->passed_len;
-		}
-		in.dropped = &dropped;
-		proxyv2_in_profile(&in, (enum proxyv2_profile)l->proxy_profile,
-		    l->proxy_tlvs & PROXYV2_T_ALL,
-		    (uint16_t)(l->proxy_max_header > 0
-			    ? l->proxy_max_header - PROXYV2_FIXED_LEN
-			    : 0));
-		if (l->proxy_tlvs != 0 && (l->proxy_tlvs & PROXYV2_T_ALL) == 0)
-			in.tlvs = 0; /* proxy_tlvs = none */
-		buf = malloc(PROXYV2_FIXED_LEN + PROXYV2_LEN_MAX);
-		if (buf == NULL) {
-			snprintf(detail, cap, "out of memory");
-			return -1;
-		}
-		n = proxyv2_encode(&in, buf, PROXYV2_FIXED_LEN + PROXYV2_LEN_MAX);
-		if (n > 0 && dropped != 0)
-			log_dropped(c, dropped,
-			    (size_t)(in.max_len ? in.max_len : PROXYV2_LEN_MAX) +
-				PROXYV2_FIXED_LEN);
-	}
+	if (c->ls->conf->proxy_protocol == PROXY_OUT_V1)
+		n = proxyv1_encode(&a, small, sizeof(small));
+	else
+		n = encode_v2(c, &a, small, &heap);
+	buf = heap != NULL ? heap : small;
 	if (n < 0) {
 		snprintf(detail, cap, "cannot build the PROXY header: %s",
 		    strerror(-n));
-		if (buf != line)
-			free(buf);
-		return -1;
+		goto out;
 	}
 	/* One write, so that no receiver sees a header cut in two. A new
 	 * connection's send buffer always has room; if not, the rest goes
@@ -417,21 +432,18 @@ conn_proxy_out(struct conn *c, char *detail, size_t cap)
 	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		snprintf(detail, cap, "sending the PROXY header: %s",
 		    strerror(errno));
-		if (buf != line)
-			free(buf);
-		return -1;
+		goto out;
 	}
 	if (k < 0)
 		k = 0;
 	if (k < n && bufferevent_write(c->ubev, buf + k, (size_t)(n - k)) < 0) {
 		snprintf(detail, cap, "out of memory");
-		if (buf != line)
-			free(buf);
-		return -1;
+		goto out;
 	}
-	if (buf != line)
-		free(buf);
 	free(c->pp);
 	c->pp = NULL;
-	return 0;
+	rc = 0;
+out:
+	free(heap);
+	return rc;
 }
