@@ -49,14 +49,21 @@ malformed(struct conn *c, const struct mqtt_connect *mc, int err)
 		conn_close(c, CONN_R_MQTT_MALFORMED, detail);
 }
 
-/* Copy at most IDS_MAX bytes of s, NUL-free, to p. */
+/* How many bytes of s the log line keeps (at most IDS_MAX). */
+static size_t
+id_len(const struct mqtt_slice *s)
+{
+	size_t n = s != NULL && s->p != NULL ? s->len : 0;
+
+	return n < IDS_MAX ? n : IDS_MAX;
+}
+
+/* Copy id_len(s) bytes of s, NUL-free, to p. */
 static char *
 put_id(char *p, const struct mqtt_slice *s)
 {
-	size_t i, n = s != NULL && s->p != NULL ? s->len : 0;
+	size_t i, n = id_len(s);
 
-	if (n > IDS_MAX)
-		n = IDS_MAX;
 	for (i = 0; i < n; i++)
 		*p++ = s->p[i] != 0 ? (char)s->p[i] : '?';
 	*p++ = '\0';
@@ -74,7 +81,8 @@ keep_ids(struct conn *c, const struct mqtt_connect *mc,
 	char *p;
 
 	free(c->mqtt_ids);
-	c->mqtt_ids = malloc(2 * IDS_MAX + 2);
+	/* Sized to what it holds: idle connections keep it. */
+	c->mqtt_ids = malloc(id_len(user) + id_len(&mc->client_id) + 2);
 	if (c->mqtt_ids == NULL)
 		return; /* the log line shows "-" */
 	p = put_id(c->mqtt_ids, user);
