@@ -21,23 +21,6 @@
 #include "tls_ctx.h"
 #include "tls_info.h"
 
-static void
-subject_of(X509 *cert, char *buf, size_t cap)
-{
-	BIO *bio;
-	int n;
-
-	buf[0] = '\0';
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL)
-		return;
-	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
-		XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-		n = BIO_read(bio, buf, (int)cap - 1);
-		buf[n > 0 ? n : 0] = '\0';
-	}
-	BIO_free(bio);
-}
 
 /* The whole RFC 2253 subject, allocated (the log line's copy is cut to
  * fit; an identity must not be). NULL when it cannot be printed. */
@@ -59,6 +42,16 @@ subject_alloc(X509 *cert)
 	}
 	BIO_free(bio);
 	return out;
+}
+
+/* The subject into buf, cut to fit (for the log line). */
+static void
+subject_of(X509 *cert, char *buf, size_t cap)
+{
+	char *full = subject_alloc(cert);
+
+	snprintf(buf, cap, "%s", full != NULL ? full : "");
+	free(full);
 }
 
 /* TLS 1.2: whether the key exchange was a PSK one. */
