@@ -248,6 +248,11 @@ qcount_since() {
 	qtimes "$1" | awk -v t="$2" '$1 >= t' | wc -l
 }
 
+# queries_since_at_least NAME MS N: the stub has seen NAME N times since MS.
+queries_since_at_least() {
+	[ "$(qcount_since "$1" "$2")" -ge "$3" ]
+}
+
 # qgaps NAME: "MIN MAX" of the gaps (ms) between its queries (A).
 qgaps() {
 	qtimes "$1" | awk 'NR > 1 { g = $1 - p; if (min == "" || g < min) min = g
@@ -545,7 +550,8 @@ assert_log "cluster: broker-a.test removed from the hosts file: 'server $SA: can
 client "$LA" "dns-a3-$$"
 [ "$(where "dns-a3-$$")" = 2 ] && grep -q 'connack=0x00' "$PC_OUT"
 verdict $? "cluster: unresolvable now, it keeps its last address: a client still reaches broker 2 (brokers: '$(where "dns-a3-$$")')"
-sleep 2
+# Wait for two more failed lookups (the stub logs each), not a fixed time.
+wait_for "$(tmo 5)" queries_since_at_least broker-a.test "$T_LATE" 2
 n=$(log_count "server $RSA: cannot resolve")
 check "cluster: 'cannot resolve' logged once while the lookups keep failing ($n; $(qcount_since broker-a.test "$T_LATE") queries)" \
     [ "$n" -eq 1 ] && [ "$(qcount_since broker-a.test "$T_LATE")" -ge 2 ]
