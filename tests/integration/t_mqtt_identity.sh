@@ -314,6 +314,26 @@ if [ "$RC" -eq 0 ]; then
 else
 	fail "mqgate -t accepts the mqtt_* keys (rc $RC)" "$ERR" "$OUT"
 fi
+# A secret an MQTT password cannot hold, or a missing file: config errors
+# at the mqtt_password line, before anything is bound.
+head -c 65536 /dev/zero | tr '\0' x >"$T/huge-secret"
+for bad in huge-secret no-such-secret; do
+	{
+		conf_global
+		conf_listener big "$(free_port)" "$UP_DEMO" "${PEER[@]}" \
+		    "mqtt_password = file:$T/$bad"
+	} | write_conf "$T/$bad.ini"
+	line=$(grep -n '^mqtt_password' "$T/$bad.ini" | cut -d: -f1)
+	run_mqgate -t -c "$T/$bad.ini"
+	if [ "$RC" -ne 0 ] &&
+	    grep -q "^$T/$bad.ini:$line: mqtt_password: " "$ERR"; then
+		ok "mqtt_password = file: $bad: -t exits $RC with file:line"
+	else
+		fail "mqtt_password = file: $bad: -t exits non-zero with file:line (rc $RC)" \
+		    "$ERR"
+	fi
+done
+
 start_mqgate "$CONF"
 
 # ------------------------------------------------------------ the demo
