@@ -699,16 +699,16 @@ START_TEST(test_wrr_flapping)
 			el[(rng >> 8) % N] ^= true;
 		p = balance_wrr(cur, w, el, N);
 		if (!el[0] && !el[1] && !el[2] && !el[3] && !el[4]) {
-			ck_assert_uint_eq(p, SIZE_MAX);
+			UNIT_HOT(p == SIZE_MAX);
 			continue;
 		}
-		ck_assert_uint_lt(p, N);
-		ck_assert(el[p]);
+		UNIT_HOT_CMP(p, <, N);
+		UNIT_HOT(el[p]);
 		for (i = 0; i < N; i++) {
 			streak[i] = el[i] && i != p ? streak[i] + 1 : 0;
-			ck_assert_int_le(streak[i] * w[i], SPREAD_51132);
-			ck_assert_int_ge(cur[i], -13);
-			ck_assert_int_le(cur[i], 12);
+			UNIT_HOT_CMP(streak[i] * w[i], <=, SPREAD_51132);
+			UNIT_HOT_CMP(cur[i], >=, -13);
+			UNIT_HOT_CMP(cur[i], <=, 12);
 		}
 	}
 }

@@ -703,41 +703,40 @@ START_TEST(test_big)
 	ck_assert_ptr_nonnull(t);
 	for (i = 0; i < BIG; i++) {
 		big_name(name, sizeof(name), i);
-		ck_assert_int_eq(
-		    sni_table_add(t, name, (int)i, (int)(i % 3), NULL), 0);
+		UNIT_HOT_CMP(sni_table_add(t, name, (int)i, (int)(i % 3), NULL),
+		    ==, 0);
 	}
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "*.w%u.example", i);
-		ck_assert_int_eq(
-		    sni_table_add(t, name, (int)(BIG + i), 1, NULL), 0);
+		UNIT_HOT_CMP(sni_table_add(t, name, (int)(BIG + i), 1, NULL),
+		    ==, 0);
 	}
 	ck_assert_uint_eq(sni_table_count(t), BIG + 1000);
 	for (i = 0; i < BIG; i++) {
 		big_name(name, sizeof(name), i);
-		ck_assert_uint_eq(
-		    sni_table_lookup(t, name, strlen(name), out, 2), 1);
-		ck_assert_int_eq(out[0].idx, (int)i);
-		ck_assert_int_eq(out[0].kt, (int)(i % 3));
+		UNIT_HOT_CMP(sni_table_lookup(t, name, strlen(name), out, 2),
+		    ==, 1);
+		UNIT_HOT_CMP(out[0].idx, ==, (int)i);
+		UNIT_HOT_CMP(out[0].kt, ==, (int)(i % 3));
 		/* wrong zone, and one label more: absent */
 		snprintf(name, sizeof(name), "h%u.z%u.example", i, i % 97 + 1);
-		ck_assert_uint_eq(
-		    sni_table_lookup(t, name, strlen(name), out, 2), 0);
+		UNIT_HOT_CMP(sni_table_lookup(t, name, strlen(name), out, 2),
+		    ==, 0);
 		snprintf(name, sizeof(name), "x.h%u.z%u.example", i, i % 97);
-		ck_assert_uint_eq(
-		    sni_table_lookup(t, name, strlen(name), out, 2), 0);
+		UNIT_HOT_CMP(sni_table_lookup(t, name, strlen(name), out, 2),
+		    ==, 0);
 	}
 	for (i = BIG; i < 2 * BIG; i++) {
 		big_name(name, sizeof(name), i);
-		ck_assert_uint_eq(
-		    sni_table_lookup(t, name, strlen(name), out, 2), 0);
+		UNIT_HOT_CMP(sni_table_lookup(t, name, strlen(name), out, 2),
+		    ==, 0);
 	}
 	for (i = 0; i < 2000; i++) {
 		snprintf(name, sizeof(name), "host%u.W%u.Example.", i, i);
-		ck_assert_uint_eq(
-		    sni_table_lookup(t, name, strlen(name), out, 2),
-		    i < 1000 ? 1 : 0);
+		UNIT_HOT_CMP(sni_table_lookup(t, name, strlen(name), out, 2),
+		    ==, i < 1000 ? 1 : 0);
 		if (i < 1000)
-			ck_assert_int_eq(out[0].idx, (int)(BIG + i));
+			UNIT_HOT_CMP(out[0].idx, ==, (int)(BIG + i));
 	}
 	sni_table_free(t);
 }
