@@ -308,6 +308,45 @@ badaddr:
 static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0xFF, 0xFF };
 
+/* The IPv6 form of an IP socket address (IPv4 as ::ffff:a.b.c.d) and
+ * its port; false for other families. */
+static bool
+ip_as_v6(const struct addr *a, unsigned char v6[16], uint16_t *port)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+
+	if (a->len == 0)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		memcpy(v6, v4mapped, sizeof(v4mapped));
+		memcpy(v6 + 12, &in->sin_addr, 4);
+		*port = in->sin_port;
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(v6, &in6->sin6_addr, 16);
+		*port = in6->sin6_port;
+		return true;
+	}
+	return false;
+}
+
+bool
+addr_same_endpoint(const struct addr *a, const struct addr *b)
+{
+	unsigned char va[16], vb[16];
+	uint16_t pa, pb;
+
+	if (ip_as_v6(a, va, &pa) && ip_as_v6(b, vb, &pb))
+		return pa == pb && memcmp(va, vb, 16) == 0;
+	return a->len == b->len && a->len > 0 &&
+	    memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
 bool
 addr_cidr_match(const struct cidr *v, size_t n, const struct sockaddr *sa)
 {

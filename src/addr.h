@@ -45,6 +45,14 @@ void addr_format_sa(const struct sockaddr *sa, socklen_t len, char *buf,
 void addr_format(const struct addr *a, char *buf, size_t cap);
 
 /*
+ * Whether a and b reach the same socket: the same IP address and port, an
+ * IPv4 address counting the same as its IPv4-mapped IPv6 form (Linux
+ * connects to ::ffff:a.b.c.d over IPv4), or the same UNIX path. An empty
+ * address (len 0) is the same as nothing.
+ */
+bool addr_same_endpoint(const struct addr *a, const struct addr *b);
+
+/*
  * Parse "10.0.0.0/8", "::1/128" or a bare address (a host prefix). Host
  * bits set below the prefix are an error ("10.0.0.1/8" is a typo more often
  * than not). Returns 0 or -1 with *why set to a static reason.

@@ -412,6 +412,18 @@ classify(struct parse *p)
 			p->sect = SECT_SKIP;
 			p->key_line = 0;
 		}
+		/* A server line: "no server" would only repeat this. */
+		k = s + strcspn(s, "=:");
+		while (k > s && is_space(k[-1]))
+			k--;
+		if (p->sect == SECT_UPSTREAM && k - s == 6 &&
+		    strncmp(s, "server", 6) == 0) {
+			struct upstream_conf *u = &p->c->upstreams[p->li];
+
+			if (u->line[UKEY_SERVER] == 0)
+				u->line[UKEY_SERVER] = p->line;
+			u->bad_servers++;
+		}
 		return "";
 	}
 

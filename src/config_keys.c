@@ -1017,8 +1017,10 @@ is_alnum(char ch)
 }
 
 /*
- * Whether s is a plausible DNS host name: letters, digits, '-' and '.',
- * labels of 1 to 63 bytes that neither start nor end with '-', at most 253
+ * Whether s is a plausible DNS host name: letters, digits, '-', '_' and
+ * '.' ('_' is no RFC 1123 host name character, but Docker and Compose
+ * service names have it and resolvers look such names up), labels of 1 to
+ * 63 bytes that neither start nor end with '-', at most 253
  * bytes besides one final '.', and not all digits and dots (that would be
  * an IPv4 address). Sets *why otherwise.
  */
@@ -1052,9 +1054,9 @@ host_name_ok(const char *s, const char **why)
 			label = 0;
 			continue;
 		}
-		if (!is_alnum(s[i]) && s[i] != '-') {
-			*why = "a host name has only letters, digits, '-' and "
-			       "'.'";
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_') {
+			*why = "a host name has only letters, digits, '-', '_' "
+			       "and '.'";
 			return false;
 		}
 		if (label == 0 && s[i] == '-') {
@@ -1168,15 +1170,15 @@ fail:
 }
 
 /* Whether a and b are one server: the same text, the same host name in
- * another case, or the same literal address. */
+ * another case, or the same literal address (an IPv4 one and its
+ * IPv4-mapped IPv6 form included). */
 static bool
 same_server(const struct server_conf *a, const struct server_conf *b)
 {
 	if (a->port != b->port)
 		return false;
 	if (a->addr.len != 0 || b->addr.len != 0)
-		return a->addr.len == b->addr.len &&
-		    memcmp(&a->addr.ss, &b->addr.ss, a->addr.len) == 0;
+		return addr_same_endpoint(&a->addr, &b->addr);
 	return strcasecmp(a->host, b->host) == 0;
 }
 

@@ -672,6 +672,57 @@ START_TEST(test_cidr_match_other)
 }
 END_TEST
 
+/* ---- addr_same_endpoint ---- */
+
+static const struct {
+	const char *a, *b;
+	bool same;
+} same_vec[] = {
+	{ "127.0.0.2:1883", "127.0.0.2:1883", true },
+	{ "127.0.0.2:1883", "[::ffff:127.0.0.2]:1883", true },
+	{ "[::ffff:7f00:2]:1883", "127.0.0.2:1883", true },
+	{ "[2001:db8::13]:1883", "[2001:db8:0::13]:1883", true },
+	{ "127.0.0.2:1883", "127.0.0.2:1884", false },
+	{ "127.0.0.2:1883", "[::ffff:127.0.0.2]:1884", false },
+	{ "127.0.0.2:1883", "127.0.0.3:1883", false },
+	{ "127.0.0.1:1883", "[::1]:1883", false },
+	/* the IPv4-compatible form (::a.b.c.d) is another address */
+	{ "127.0.0.2:1883", "[::127.0.0.2]:1883", false },
+	{ "unix:/run/a.sock", "unix:/run/a.sock", true },
+	{ "unix:/run/a.sock", "unix:/run/b.sock", false },
+	{ "unix:/run/a.sock", "127.0.0.1:1883", false },
+};
+
+START_TEST(test_same_endpoint)
+{
+	struct addr a, b;
+	const char *why;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(addr_parse(same_vec[_i].a, &a, &why), 0);
+	ck_assert_int_eq(addr_parse(same_vec[_i].b, &b, &why), 0);
+	ck_assert_msg(addr_same_endpoint(&a, &b) == same_vec[_i].same,
+	    "%s vs %s", same_vec[_i].a, same_vec[_i].b);
+	ck_assert(addr_same_endpoint(&b, &a) == same_vec[_i].same);
+}
+END_TEST
+
+/* An unset address is the same as nothing, itself included. */
+START_TEST(test_same_endpoint_unset)
+{
+	struct addr a, none;
+	const char *why;
+
+	memset(&a, 0, sizeof(a));
+	memset(&none, 0, sizeof(none));
+	ck_assert_int_eq(addr_parse("127.0.0.1:1883", &a, &why), 0);
+	ck_assert(!addr_same_endpoint(&a, &none));
+	ck_assert(!addr_same_endpoint(&none, &a));
+	ck_assert(!addr_same_endpoint(&none, &none));
+}
+END_TEST
+
 Suite *
 addr_suite(void)
 {
@@ -704,6 +755,11 @@ addr_suite(void)
 	tcase_add_loop_test(tc, test_cidr_bad, 0, (int)nitems(cidr_bad_vec));
 	tcase_add_loop_test(tc, test_cidr_match, 0, (int)nitems(match_vec));
 	tcase_add_test(tc, test_cidr_match_other);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("same_endpoint");
+	tcase_add_loop_test(tc, test_same_endpoint, 0, (int)nitems(same_vec));
+	tcase_add_test(tc, test_same_endpoint_unset);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3382,6 +3382,11 @@ static const struct {
 	{ "123.example:1883", "123.example:1883", "123.example", 1883, NULL, 1,
 	    false },
 	{ "x--y.a-b.c:2", "x--y.a-b.c:2", "x--y.a-b.c", 2, NULL, 1, false },
+	/* Docker and Compose service names, SRV-style labels */
+	{ "my_broker:1883", "my_broker:1883", "my_broker", 1883, NULL, 1,
+	    false },
+	{ "_mqtt.b_1.example:1883", "_mqtt.b_1.example:1883",
+	    "_mqtt.b_1.example", 1883, NULL, 1, false },
 	{ LABEL63 ".example:1883", LABEL63 ".example:1883", LABEL63 ".example",
 	    1883, NULL, 1, false },
 	/* options */
@@ -3427,9 +3432,16 @@ START_TEST(test_server)
 }
 END_TEST
 
+/* A host name of 190 bytes: "server = NAME:1883" is 204. */
+#define LONG_HOST                                                             \
+	"h12345678901234567890123456789012345678901234567890123456789."    \
+	"h12345678901234567890123456789012345678901234567890123456789."    \
+	"h12345678901234567890123456789012345678901234567890123456789."    \
+	"h123456"
+
 /* A bad server line: its whole message, at its line (6). */
 #define E_ADDR(v) "server: invalid address '" v "': "
-#define E_NAMECHARS "a host name has only letters, digits, '-' and '.'"
+#define E_NAMECHARS "a host name has only letters, digits, '-', '_' and '.'"
 static const struct {
 	const char *value;
 	const char *msg;
@@ -3476,7 +3488,7 @@ static const struct {
 	{ "1883:1883", E_ADDR("1883:1883") "invalid IPv4 address" },
 	{ "...:1883", E_ADDR("...:1883")
 	    "a host name has an empty label (\"..\" or a leading '.')" },
-	{ "bro_ker:1883", E_ADDR("bro_ker:1883") E_NAMECHARS },
+	{ "bro+ker:1883", E_ADDR("bro+ker:1883") E_NAMECHARS },
 	{ "b\xc3\xa9:1883", E_ADDR("b\xc3\xa9:1883") E_NAMECHARS },
 	{ "a*.example:1883", E_ADDR("a*.example:1883") E_NAMECHARS },
 	{ "a/b:1883", E_ADDR("a/b:1883") E_NAMECHARS },
@@ -3763,6 +3775,25 @@ static const struct {
 		 "server = [::1]:01883\n",
 	    { { 7, "server: '[::1]:01883' is the same server as '[::1]:1883' "
 		   "on line 6" } } },
+	/* ... an IPv4 address and its IPv4-mapped IPv6 form reach one
+	 * socket */
+	{ POOL_A "[upstream cluster]\nserver = 127.0.0.2:1883\n"
+		 "server = [::ffff:127.0.0.2]:1883\n",
+	    { { 7, "server: '[::ffff:127.0.0.2]:1883' is the same server as "
+		   "'127.0.0.2:1883' on line 6" } } },
+	{ POOL_A "[upstream cluster]\nserver = [::ffff:7f00:2]:1883\n"
+		 "server = 127.0.0.2:1883 backup\n",
+	    { { 7, "server: '127.0.0.2:1883' is the same server as "
+		   "'[::ffff:7f00:2]:1883' on line 6" } } },
+	/* ... a server line too long to read is the only error */
+	{ POOL_A "[upstream cluster]\nserver = " LONG_HOST ":1883\n",
+	    { { 6, "line too long (204 bytes, at most 197)" } } },
+	{ POOL_A "[upstream cluster]\n  server  = " LONG_HOST ":1883\n",
+	    { { 6, "line too long (207 bytes, at most 197)" } } },
+	/* ... but another long line does not stand for a server */
+	{ POOL_A "[upstream cluster]\nbalance = " LONG_HOST "\n",
+	    { { 6, "line too long (200 bytes, at most 197)" },
+		{ 5, "upstream cluster: no server" } } },
 	/* health_timeout < health_interval, blamed on the key set */
 	{ POOL_A "[upstream cluster]\nserver = a:1\nhealth_timeout = 5\n",
 	    { { 7, "health_timeout: must be less than health_interval (5000 "
