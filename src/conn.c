@@ -46,6 +46,7 @@
 #include "pool.h"
 #include "listener.h"
 #include "log.h"
+#include "mqtt.h"
 #include "tls_ctx.h"
 #include "tls_info.h"
 #include "worker.h"
@@ -56,6 +57,9 @@
 /* How long a connection may stay half-closed (one side ended, the other
  * still open) before it is closed. */
 #define CONN_LINGER_MS 30000
+/* While the upstream connects, read at most this much of the client (a
+ * CONNECT and what it pipelines fit): enough to see it leave. */
+#define CONN_CONNECTING_MAX (16 * 1024)
 /* How long a refused client has to take its CONNACK. */
 #define CONN_REFUSE_MS 5000
 
@@ -189,11 +193,16 @@ conn_close(struct conn *c, enum conn_reason r, const char *detail)
 	int hs_done = c->state != CONN_PROXY_IN && c->state != CONN_HANDSHAKE;
 	char upstream[400];
 
-	if (c->state == CONN_CONNECTING || c->state == CONN_SPLICE)
+	/* A refusal because no server took it names them too. */
+	bool went_upstream = c->state == CONN_CONNECTING ||
+	    c->state == CONN_SPLICE ||
+	    (c->state == CONN_REFUSING &&
+		r == CONN_R_UPSTREAM_CONNECT_FAILED);
+
+	if (went_upstream)
 		conn_upstream_name(c, upstream, sizeof(upstream));
 	log_line(w, c->ls, c->id, &c->peer.sa, c->peerlen, ssl, hs_done,
-	    c->state == CONN_CONNECTING || c->state == CONN_SPLICE ? upstream
-								   : NULL,
+	    went_upstream ? upstream : NULL,
 	    c->mqtt_ids, c->in, c->out, clock_coarse_ms() - c->start_ms, r, detail);
 
 	/*
@@ -442,13 +451,20 @@ client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
 	if (c->state == CONN_MQTT) {
 		conn_mqtt_read(c);
 		return;
 	}
+	if (c->state == CONN_CONNECTING) {
+		/* Kept in the input until the upstream is there; past the
+		 * bound the kernel keeps the rest. */
+		if (evbuffer_get_length(bufferevent_get_input(bev)) >=
+		    CONN_CONNECTING_MAX)
+			bufferevent_disable(bev, EV_READ);
+		return;
+	}
 	if (c->state != CONN_SPLICE)
-		return; /* kept in the input until the upstream is there */
+		return;
 	touch(c);
 	pump(c, c->cbev, c->ubev, c->flags & F_U_DEAD, &c->in, F_C_THROTTLED);
 }
@@ -516,9 +532,8 @@ conn_start_upstream(struct conn *c)
 		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, "out of memory");
 		return;
 	}
-	/* Nothing to send it to yet: leave the client's bytes in the
-	 * kernel, which bounds them. */
-	bufferevent_disable(c->cbev, EV_READ);
+	/* The client stays read (bounded by CONN_CONNECTING_MAX) so that
+	 * its leaving is seen while connecting; see client_left_early(). */
 	conn_upstream_connect(c);
 }
 
@@ -636,6 +651,40 @@ client_io_failed(struct conn *c)
 
 static void mqtt_start(struct conn *c);
 
+/*
+ * The client ended its side while the upstream was still connecting. An
+ * MQTT client that stops without a DISCONNECT has given up (MQTT has no
+ * half-close): its CONNECT must not reach a broker later, where it would
+ * take over the session of the same client id, reconnected meanwhile,
+ * and its will could be published. So unless what it sent ends with a
+ * DISCONNECT (a client done with its business), or is no MQTT at all
+ * (a plain stream: half-closed, it still goes), the attempt is dropped
+ * and nothing is sent upstream. May close c.
+ */
+static void
+client_left_early(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->cbev);
+	size_t n = evbuffer_get_length(in);
+	const uint8_t *p = NULL;
+
+	if (n > 0 && (p = evbuffer_pullup(in, -1)) == NULL) {
+		conn_close(c, CONN_R_CLIENT_ERROR, "out of memory");
+		return;
+	}
+	/* No CONNECT read yet: the stream must start with one to be MQTT. */
+	if (mqtt_stream_tail(p, n, c->mqtt_version == 0) == MQTT_TAIL_OPEN) {
+		conn_close(c, CONN_R_CLIENT_CLOSED,
+		    "left before the upstream connected, without DISCONNECT; "
+		    "nothing was sent upstream");
+		return;
+	}
+	/* What it sent still goes upstream once connected; see
+	 * upstream_connected(). */
+	c->flags |= F_C_EOF | F_ENDING;
+	c->reason = CONN_R_CLIENT_CLOSED;
+}
+
 /* balance = clientid needs the CONNECT before choosing a server. */
 static bool
 conn_reads_connect_for_pool(const struct conn *c)
@@ -681,14 +730,11 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, (enum conn_reason)c->reason, c->detail);
 		return;
 	case CONN_CONNECTING:
-		if ((what & BEV_EVENT_ERROR) || client_io_failed(c)) {
-			conn_close(c, CONN_R_CLIENT_ERROR, NULL);
-		} else if (what & BEV_EVENT_EOF) {
-			/* What it sent before its end still goes upstream
-			 * once connected; see upstream_connected(). */
-			c->flags |= F_C_EOF | F_ENDING;
-			c->reason = CONN_R_CLIENT_CLOSED;
-		}
+		if ((what & BEV_EVENT_ERROR) || client_io_failed(c))
+			conn_close(c, CONN_R_CLIENT_ERROR,
+			    "reset before the upstream connected");
+		else if (what & BEV_EVENT_EOF)
+			client_left_early(c);
 		return;
 	case CONN_SPLICE:
 		if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))

@@ -132,6 +132,7 @@ conn_mqtt_read(struct conn *c)
 		malformed(c, &mc, r);
 		return;
 	}
+	c->mqtt_version = (uint8_t)mc.version;
 	/* balance = clientid: the id picks the server; an empty one leaves
 	 * it to the client's address (conn_upstream.c). */
 	if (mc.client_id.len > 0) {

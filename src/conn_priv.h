@@ -80,6 +80,8 @@ struct conn {
 	struct conn_try *tries;
 	uint64_t key;	/* balance_hash of the client id (clientid) */
 	bool have_key;
+	uint8_t mqtt_version; /* the CONNECT's protocol level once mqgate
+				 has read it, else 0 */
 };
 
 /* The pool the listener forwards to, or NULL for a plain address. */

@@ -1,8 +1,9 @@
 /*
  * conn_upstream: where a connection goes. A plain address is tried once;
- * a pool gives an ordered list of candidates (pool.c, balance.c), and a
- * failed connect moves on to the next one, up to connect_retries more,
- * before the client is closed with every server tried named in the log.
+ * a pool gives an ordered list of candidates (pool.c, balance.c), the
+ * up backups after the others, and a failed connect moves on to the next
+ * one, up to connect_retries more, before the client is closed with every
+ * server tried named in the log.
  */
 #include "build_config.h"
 
@@ -18,6 +19,7 @@
 #include "conn_priv.h"
 #include "listener.h"
 #include "log.h"
+#include "mqtt.h"
 #include "pool.h"
 #include "worker.h"
 
@@ -90,6 +92,28 @@ note_tried(struct conn_try *t, const char *who, const char *why)
 		t->tried_len = sizeof(t->tried) - 1;
 }
 
+/*
+ * No server takes the client. One whose CONNECT mqgate has read hears it
+ * as a broker would say it: CONNACK 0x88 Server unavailable (MQTT 5), or
+ * return code 3 (3.1, 3.1.1), so that it can tell this from a network
+ * failure; then it is closed.
+ */
+static void
+give_up(struct conn *c, const char *detail)
+{
+	uint8_t ack[8];
+	int n = -1;
+
+	if (c->mqtt_version != 0)
+		n = mqtt_connack_encode(c->mqtt_version,
+		    MQTT_RC_SERVER_UNAVAILABLE, ack, sizeof(ack));
+	if (n > 0)
+		conn_refuse(c, ack, (size_t)n, CONN_R_UPSTREAM_CONNECT_FAILED,
+		    detail);
+	else
+		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+}
+
 /* Start connecting to a; -1 with why filled when it cannot even start. */
 static int
 connect_to(struct conn *c, const struct addr *a, char *why, size_t cap)
@@ -141,7 +165,7 @@ try_next(struct conn *c)
 		    p->conf->name);
 	else
 		snprintf(detail, sizeof(detail), "tried %s", t->tried);
-	conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+	give_up(c, detail);
 }
 
 void
@@ -160,11 +184,11 @@ conn_upstream_connect(struct conn *c)
 	struct pool *p = conn_pool(c);
 	char why[256];
 	uint64_t key;
-	size_t max;
+	size_t max, n;
 
 	if (p == NULL) {
 		if (connect_to(c, &c->ls->conf->upstream, why, sizeof(why)) < 0)
-			conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, why);
+			give_up(c, why);
 		return;
 	}
 	c->tries = calloc(1, sizeof(*c->tries));
@@ -178,8 +202,14 @@ conn_upstream_connect(struct conn *c)
 	    ? c->key
 	    : source_key(c);
 	max = 1 + (size_t)p->conf->connect_retries;
-	c->tries->n = pool_candidates(p, c->w->rr, key, c->tries->order,
-	    max < POOL_MAX_TRIES ? max : POOL_MAX_TRIES);
+	if (max > POOL_MAX_TRIES)
+		max = POOL_MAX_TRIES;
+	n = pool_candidates(p, c->w->rr, key, c->tries->order, max);
+	/* A server still marked up may be dead: the retries go on to the
+	 * backups rather than closing a client one of them could take. */
+	n += pool_backup_candidates(p, c->w->rr, key, c->tries->order + n,
+	    max - n);
+	c->tries->n = n;
 	try_next(c);
 }
 
@@ -193,7 +223,7 @@ conn_upstream_failed(struct conn *c, const char *why)
 		c->ubev = NULL;
 	}
 	if (c->tries == NULL) { /* a plain address: nothing else to try */
-		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, why);
+		give_up(c, why);
 		return;
 	}
 	conn_upstream_name(c, who, sizeof(who));

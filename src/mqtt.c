@@ -572,6 +572,30 @@ mqtt_connect_encode(const struct mqtt_connect *c,
 	return (int)(o - buf);
 }
 
+enum mqtt_tail
+mqtt_stream_tail(const uint8_t *buf, size_t len, bool first_is_connect)
+{
+	struct rd r = { buf, 0, len, false };
+	uint32_t rl;
+	uint8_t type = 0;
+	int e;
+
+	while (r.pos < r.end) {
+		type = buf[r.pos++] >> 4;
+		if (type == 0 || (first_is_connect && type != 1))
+			return MQTT_TAIL_NOT_MQTT;
+		first_is_connect = false;
+		if ((e = rd_varint(&r, &rl)) == NEED)
+			return MQTT_TAIL_OPEN;
+		if (e != 0)
+			return MQTT_TAIL_NOT_MQTT;
+		if (rl > r.end - r.pos)
+			return MQTT_TAIL_OPEN;
+		r.pos += rl;
+	}
+	return type == 14 ? MQTT_TAIL_DISCONNECT : MQTT_TAIL_OPEN;
+}
+
 int
 mqtt_connack_encode(int version, uint8_t reason, uint8_t *buf, size_t cap)
 {

@@ -157,6 +157,23 @@ int mqtt_connect_encode(const struct mqtt_connect *c,
     const struct mqtt_slice *username, const struct mqtt_slice *password,
     uint8_t *buf, size_t cap);
 
+/* What a client's stream holds, for a client that ended it early. */
+enum mqtt_tail {
+	MQTT_TAIL_OPEN,	      /* nothing, packets not ending with DISCONNECT,
+				 or a packet cut short */
+	MQTT_TAIL_DISCONNECT, /* whole packets, the last a DISCONNECT */
+	MQTT_TAIL_NOT_MQTT,   /* a fixed header no MQTT packet has */
+};
+
+/*
+ * Walk the packets at the start of buf by their fixed headers alone (type
+ * and Remaining Length; bodies are not looked at). A fixed header with the
+ * reserved type 0, or a Remaining Length over 4 bytes, is NOT_MQTT; so is
+ * a first packet other than CONNECT when first_is_connect.
+ */
+enum mqtt_tail mqtt_stream_tail(const uint8_t *buf, size_t len,
+    bool first_is_connect);
+
 /*
  * Write a CONNACK refusing (or accepting) a client of protocol level
  * version. reason is an enum mqtt_reason: MQTT 5 gets it with session

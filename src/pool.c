@@ -155,24 +155,21 @@ pool_rr_free(struct pool_rr *rr)
 	free(rr);
 }
 
-/* Mark the servers that may take a connection: the up and resolved
- * non-backups, or failing those the up and resolved backups. */
+/* Mark the servers of one tier (backup or not) that may take a
+ * connection: up and resolved. Returns how many. */
 static size_t
-mark_eligible(const struct pool *p, bool *eligible)
+mark_tier(const struct pool *p, bool backup, bool *eligible)
 {
 	size_t i, k = 0;
-	int backup;
 
-	for (backup = 0; backup <= 1 && k == 0; backup++)
-		for (i = 0; i < p->n; i++) {
-			const struct pool_server *s = &p->servers[i];
+	for (i = 0; i < p->n; i++) {
+		const struct pool_server *s = &p->servers[i];
 
-			eligible[i] = (int)s->conf->backup == backup &&
-			    atomic_load_explicit(&s->up, memory_order_relaxed) &&
-			    atomic_load_explicit(&s->resolved,
-				memory_order_acquire);
-			k += eligible[i];
-		}
+		eligible[i] = s->conf->backup == backup &&
+		    atomic_load_explicit(&s->up, memory_order_relaxed) &&
+		    atomic_load_explicit(&s->resolved, memory_order_acquire);
+		k += eligible[i];
+	}
 	return k;
 }
 
@@ -185,7 +182,10 @@ pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
 
 	if (max > POOL_MAX_TRIES)
 		max = POOL_MAX_TRIES;
-	if (p->n == 0 || max == 0 || (k = mark_eligible(p, el)) == 0)
+	if (p->n == 0 || max == 0)
+		return 0;
+	if ((k = mark_tier(p, false, el)) == 0 &&
+	    (k = mark_tier(p, true, el)) == 0)
 		return 0;
 	switch (p->conf->balance) {
 	case BALANCE_SOURCE:
@@ -216,6 +216,48 @@ pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
 		for (i = 0; i < p->n; i++)
 			if (el[(first + i) % p->n])
 				rr->order[total++] = (first + i) % p->n;
+		break;
+	}
+	for (n = 0; n < total && n < max; n++)
+		order[n] = rr->order[n];
+	return n;
+}
+
+size_t
+pool_backup_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
+    size_t *order, size_t max)
+{
+	bool *el = rr->eligible;
+	size_t i, n, total = 0;
+
+	if (max > POOL_MAX_TRIES)
+		max = POOL_MAX_TRIES;
+	/* With no other server up, pool_candidates gave the backups. */
+	if (p->n == 0 || max == 0 || mark_tier(p, false, el) == 0 ||
+	    mark_tier(p, true, el) == 0)
+		return 0;
+	switch (p->conf->balance) {
+	case BALANCE_SOURCE:
+	case BALANCE_CLIENTID:
+		/* Stable per key, so a client that cannot reach its node
+		 * reaches the same backup from every mqgate. */
+		total = balance_rendezvous(p->hash, p->weight, el, p->n, key,
+		    rr->order);
+		break;
+	case BALANCE_LEASTCONN:
+		for (i = 0; i < p->n; i++)
+			rr->active[i] = atomic_load_explicit(
+			    &p->servers[i].active, memory_order_relaxed);
+		total = balance_leastconn(rr->active, p->weight, el, p->n, 0,
+		    rr->order);
+		break;
+	case BALANCE_ROUNDROBIN:
+	default:
+		/* A fallback, not a turn: the rotation's state is the
+		 * primaries', so the backups go in line order. */
+		for (i = 0; i < p->n; i++)
+			if (el[i])
+				rr->order[total++] = i;
 		break;
 	}
 	for (n = 0; n < total && n < max; n++)

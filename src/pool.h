@@ -81,6 +81,17 @@ void pool_rr_free(struct pool_rr *rr);
 size_t pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
     size_t *order, size_t max);
 
+/*
+ * When pool_candidates gave servers without backup: the backups that are
+ * up and resolved, to try after those (connect_retries reach them when
+ * every up server fails to connect). Ordered by the same balance: the
+ * key's rendezvous order, fewest connections, or line order for
+ * roundrobin. 0 when the backups already were the candidates, or none is
+ * up.
+ */
+size_t pool_backup_candidates(struct pool *p, struct pool_rr *rr,
+    uint64_t key, size_t *order, size_t max);
+
 /* Copy server s's current address; false when it has none. */
 bool pool_server_addr(struct pool_server *s, struct addr *out);
 

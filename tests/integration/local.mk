@@ -26,7 +26,8 @@ INTEGRATION_TESTS = \
 	tests/integration/t_proxy_out.sh \
 	tests/integration/t_proxy_in.sh \
 	tests/integration/t_pool.sh \
-	tests/integration/t_pool_dns.sh
+	tests/integration/t_pool_dns.sh \
+	tests/integration/t_connecting.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

@@ -29,7 +29,9 @@
 #  - roundrobin (exact order with workers = 1, even spread), weights
 #    (roundrobin: exact 2:1:1; clientid: about 2:1:1), leastconn (held
 #    connections steer new ones to the other servers), backup (unused
-#    while a primary is up, used when none is, left when it is back)
+#    while a primary is up, used when none is, left when it is back;
+#    reached by a retry when a primary still counted up refuses, and not
+#    with connect_retries = 0)
 #  - connect_retries: a closed first server is skipped and named in the
 #    log; 0 retries closes the client naming only it; all servers closed
 #    closes the client naming every server tried; all servers down by
@@ -436,6 +438,7 @@ PC3=$(free_port)
 PC4=$(free_port)
 PC5=$(free_port)
 PC6=$(free_port)
+PC7=$(free_port)
 
 V=2 # the broker that gets killed
 O=1 # the backup of pool bk
@@ -461,7 +464,7 @@ cluster_pool() { # NAME BALANCE
 }
 
 declare -A LP # listener (= pool) name -> port of instance A
-POOLS_A="sticky src rr wt wch lc bk bk2 down retry noretry dead mute"
+POOLS_A="sticky src rr wt wch lc bk bk2 bkr bkr0 down retry noretry dead mute"
 for l in $POOLS_A; do
 	LP[$l]=$(free_port)
 done
@@ -488,6 +491,12 @@ done
 	printf '\n[upstream bk2]\nserver = 127.0.0.1:%s\nserver = %s backup\n' \
 	    "$PC1" "${BT[1]}"
 	checked tcp
+	# A primary still counted up (no checks) that refuses: the retry
+	# goes on to the backup; without retries it cannot.
+	printf '\n[upstream bkr]\nserver = 127.0.0.1:%s\nserver = %s backup\nhealth_check = none\nconnect_retries = 1\n' \
+	    "$PC7" "${BT[1]}"
+	printf '\n[upstream bkr0]\nserver = 127.0.0.1:%s\nserver = %s backup\nhealth_check = none\nconnect_retries = 0\n' \
+	    "$PC7" "${BT[1]}"
 	printf '\n[upstream down]\nserver = 127.0.0.1:%s\n' "$PC2"
 	checked tcp
 	printf '\n[upstream retry]\nserver = 127.0.0.1:%s\nserver = %s\nbalance = roundrobin\nhealth_check = none\nconnect_retries = 2\n\n' \
@@ -849,6 +858,31 @@ pc conn --port "${LP[bk2]}" --ca "$CERTS/ca.crt" --threads 1 \
 r=$(bmap bk2- | awk '{ print $2 }' | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
 pc_ok 3 && [ "$r" = "1:3 " ]
 verdict $? "backup: with the only primary down, 3 connections reach the backup, broker 1 ($r)"
+
+# Backup reached by a retry: the primary is counted up (health_check =
+# none) but refuses; the client is not closed while the backup can take it.
+m=$(fmark "$LOG_A")
+bmark
+pc conn --port "${LP[bkr]}" --ca "$CERTS/ca.crt" --timeout "$(tmo 10)" bkr-1
+pc_ok 1 && [ "$(bwhere bkr-1)" = 1 ]
+verdict $? "backup: a primary counted up that refuses: the retry reaches the backup, CONNACK 0 from broker 1 ($(head -n 1 "$PC_OUT"))"
+re="connected to bkr/${BT[1]//./\\.} after bkr/127\.0\.0\.1:$PC7 \(Connection refused\)\$"
+if wait_for "$(tmo 5)" fhas "$LOG_A" "$m" "$re"; then
+	ok "backup: the log names the primary tried first: '$(fsince "$LOG_A" "$m" | grep -m1 -E "$re" | cut -d' ' -f3-)'"
+else
+	fail "backup: the log names the primary tried first (/$re/)" "$LOG_A"
+fi
+m=$(fmark "$LOG_A")
+pc conn --port "${LP[bkr0]}" --ca "$CERTS/ca.crt" --timeout "$(tmo 10)" bkr0-1
+check "backup: with connect_retries = 0 the refusing primary is the only try: no CONNACK ($(head -n 1 "$PC_OUT"))" \
+    grep -q '^bkr0-1 error=' "$PC_OUT"
+if wait_for "$(tmo 5)" nconn_ge "$LOG_A" "$m" bkr0 1; then
+	det=$(conn_lines "$LOG_A" "$m" bkr0 | tail -n 1 | field detail)
+	check "backup: connect_retries = 0 names only the primary: $det" \
+	    [ "$det" = "\"tried bkr0/127.0.0.1:$PC7 (Connection refused)\"" ]
+else
+	fail "backup: connect_retries = 0: the connection is logged" "$LOG_A"
+fi
 
 # ------------------------------------------------------------ connect_retries
 

@@ -829,6 +829,68 @@ START_TEST(test_mutate)
 }
 END_TEST
 
+/* ---- mqtt_stream_tail ---- */
+
+#define C311 0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 0, 0, 0
+#define DISC 0xe0, 0x00
+#define PUB0 0x30, 0x05, 0, 1, 't', 'h', 'i'
+#define PING 0xc0, 0x00
+
+static const struct {
+	const char *name;
+	uint8_t b[48];
+	size_t len;
+	bool first_is_connect;
+	enum mqtt_tail want;
+} tail_vec[] = {
+	{ "nothing", { 0 }, 0, true, MQTT_TAIL_OPEN },
+	{ "nothing after a CONNECT read", { 0 }, 0, false, MQTT_TAIL_OPEN },
+	{ "CONNECT alone", { C311 }, 14, true, MQTT_TAIL_OPEN },
+	{ "CONNECT, DISCONNECT", { C311, DISC }, 16, true,
+	    MQTT_TAIL_DISCONNECT },
+	{ "CONNECT, PUBLISH, DISCONNECT", { C311, PUB0, DISC }, 23, true,
+	    MQTT_TAIL_DISCONNECT },
+	{ "CONNECT, DISCONNECT, PINGREQ", { C311, DISC, PING }, 18, true,
+	    MQTT_TAIL_OPEN },
+	{ "DISCONNECT cut short", { C311, 0xe0 }, 15, true, MQTT_TAIL_OPEN },
+	{ "CONNECT cut short", { C311 }, 13, true, MQTT_TAIL_OPEN },
+	{ "PUBLISH body cut short, then DISCONNECT bytes", { C311, 0x30,
+	    0x09, 0, 1, 't', DISC }, 19, true, MQTT_TAIL_OPEN },
+	{ "after a CONNECT read: DISCONNECT", { DISC }, 2, false,
+	    MQTT_TAIL_DISCONNECT },
+	{ "after a CONNECT read: PUBLISH, DISCONNECT", { PUB0, DISC }, 9,
+	    false, MQTT_TAIL_DISCONNECT },
+	{ "after a CONNECT read: PINGREQ", { PING }, 2, false,
+	    MQTT_TAIL_OPEN },
+	{ "MQTT 5 DISCONNECT with reason 0x04", { 0xe0, 0x01, 0x04 }, 3,
+	    false, MQTT_TAIL_DISCONNECT },
+	{ "a Remaining Length of 4 bytes, cut short", { 0x30, 0xff, 0xff,
+	    0xff, 0x7f, 1, 2 }, 7, false, MQTT_TAIL_OPEN },
+	{ "a Remaining Length cut short", { PUB0, 0x30, 0x80 }, 9, false,
+	    MQTT_TAIL_OPEN },
+	{ "a Remaining Length of 5 bytes", { 0x30, 0xff, 0xff, 0xff, 0xff,
+	    0x01 }, 6, false, MQTT_TAIL_NOT_MQTT },
+	{ "reserved type 0", { PUB0, 0x00, 0x00 }, 9, false,
+	    MQTT_TAIL_NOT_MQTT },
+	{ "HTTP instead of a CONNECT", { 'G', 'E', 'T', ' ', '/' }, 5, true,
+	    MQTT_TAIL_NOT_MQTT },
+	{ "a PUBLISH first, no CONNECT read", { PUB0, DISC }, 9, true,
+	    MQTT_TAIL_NOT_MQTT },
+	{ "a PUBLISH first after a CONNECT read", { PUB0, DISC }, 9, false,
+	    MQTT_TAIL_DISCONNECT },
+	{ "type 15 (AUTH) last", { C311, 0xf0, 0x00 }, 16, true,
+	    MQTT_TAIL_OPEN },
+};
+
+START_TEST(test_stream_tail)
+{
+	ck_assert_msg(mqtt_stream_tail(tail_vec[_i].len ? tail_vec[_i].b : NULL,
+			  tail_vec[_i].len, tail_vec[_i].first_is_connect) ==
+		tail_vec[_i].want,
+	    "%s", tail_vec[_i].name);
+}
+END_TEST
+
 Suite *
 mqtt_suite(void)
 {
@@ -858,6 +920,10 @@ mqtt_suite(void)
 	    tc, test_replace, 0, (int)(nitems(ok_vec) * nitems(repl_vec)));
 	tcase_add_test(tc, test_encode_einval);
 	tcase_add_loop_test(tc, test_connack, 0, (int)nitems(connack_vec));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stream_tail");
+	tcase_add_loop_test(tc, test_stream_tail, 0, (int)nitems(tail_vec));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -813,6 +813,136 @@ START_TEST(test_lc_ties_per_pool)
 }
 END_TEST
 
+/* ---- backups after the others, for retries ---- */
+
+/* The backups pool_backup_candidates gives, checking like cands(). */
+static size_t
+backup_cands(struct pool *p, uint64_t key, size_t *order, size_t max)
+{
+	size_t buf[MAXS + 1], i, j, n;
+
+	for (i = 0; i <= MAXS; i++)
+		buf[i] = SIZE_MAX - 1;
+	n = pool_backup_candidates(p, rr, key, buf, max);
+	ck_assert_uint_le(n, max);
+	for (i = n; i <= MAXS; i++)
+		ck_assert_uint_eq(buf[i], SIZE_MAX - 1);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_lt(buf[i], p->n);
+		ck_assert(p->servers[buf[i]].conf->backup);
+		for (j = 0; j < i; j++)
+			ck_assert_uint_ne(buf[i], buf[j]);
+		order[i] = buf[i];
+	}
+	return n;
+}
+
+/*
+ * While a server without backup is up, the up and resolved backups come
+ * as the fallback, in the balance's order; once none is up they are
+ * pool_candidates' own answer and the fallback is empty. For every
+ * balance.
+ */
+START_TEST(test_backup_fallback)
+{
+	char text[1024];
+	struct pool *p;
+	struct addr a = parse_addr("10.9.9.9:1883");
+	bool el[MAXS] = { false, false, true, false, true };
+	size_t order[MAXS], want[MAXS], n, wn, i;
+	long act;
+	int k;
+
+	snprintf(text, sizeof(text),
+	    LISTENER "[upstream cluster]\n"
+		     "server = 10.0.0.1:1883\n"		     /* 0 */
+		     "server = 10.0.0.2:1883\n"		     /* 1 */
+		     "server = 10.0.0.3:1883 backup weight=3\n" /* 2 */
+		     "server = b.example:1883 backup\n"     /* 3, unresolved */
+		     "server = 10.0.0.5:1883 backup\n"	     /* 4 */
+		     "balance = %s\n",
+	    balances[_i]);
+	load(text);
+	p = &ps->v[0];
+	for (k = 0; k < 200; k++) {
+		n = backup_cands(p, key_hash(k), order, POOL_MAX_TRIES);
+		ck_assert_uint_eq(n, 2);
+		switch (_i) {
+		case BALANCE_SOURCE:
+		case BALANCE_CLIENTID:
+			/* the key's own order over the backups */
+			wn = expected_rdv(p->conf, el, key_hash(k), want);
+			assert_order(order, n, want, wn);
+			break;
+		case BALANCE_ROUNDROBIN:
+			want[0] = 2;
+			want[1] = 4;
+			assert_order(order, n, want, 2);
+			break;
+		default:
+			break;
+		}
+	}
+	/* leastconn: fewest for the weight first (4 of weight 3 < 2 of 1) */
+	if (_i == BALANCE_LEASTCONN) {
+		atomic_store(&p->servers[2].active, 4);
+		atomic_store(&p->servers[4].active, 2);
+		n = backup_cands(p, 0, order, POOL_MAX_TRIES);
+		want[0] = 2;
+		want[1] = 4;
+		assert_order(order, n, want, 2);
+		act = 7;
+		atomic_store(&p->servers[2].active, act);
+		n = backup_cands(p, 0, order, POOL_MAX_TRIES);
+		want[0] = 4;
+		want[1] = 2;
+		assert_order(order, n, want, 2);
+	}
+	/* max bounds it; 0 gives none */
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, 1), 1);
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, 0), 0);
+	/* a resolved backup joins, a down one leaves */
+	pool_server_set_addr(&p->servers[3], &a);
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, MAXS), 3);
+	pool_server_set_up(p, &p->servers[4], false, "x");
+	n = backup_cands(p, key_hash(1), order, MAXS);
+	ck_assert_uint_eq(n, 2);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_ne(order[i], 4);
+	/* one server without backup is enough to keep the fallback */
+	pool_server_set_up(p, &p->servers[0], false, "x");
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, MAXS), 2);
+	ck_assert_uint_eq(cands(p, rr, key_hash(1), order, MAXS), 1);
+	ck_assert_uint_eq(order[0], 1);
+	/* none up: the backups are the candidates, the fallback is empty */
+	pool_server_set_up(p, &p->servers[1], false, "x");
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, MAXS), 0);
+	ck_assert_uint_eq(cands(p, rr, key_hash(1), order, MAXS), 2);
+	/* and no backup up either */
+	pool_server_set_up(p, &p->servers[2], false, "x");
+	pool_server_set_up(p, &p->servers[3], false, "x");
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, MAXS), 0);
+	ck_assert_uint_eq(cands(p, rr, key_hash(1), order, MAXS), 0);
+}
+END_TEST
+
+/* A pool without backups has no fallback, whatever is up. */
+START_TEST(test_backup_fallback_none)
+{
+	static const char text[] = LISTENER "[upstream cluster]\n"
+					    "server = 10.0.0.1:1883\n"
+					    "server = 10.0.0.2:1883\n";
+	size_t order[MAXS];
+	struct pool *p;
+
+	load(text);
+	p = &ps->v[0];
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, MAXS), 0);
+	pool_server_set_up(p, &p->servers[0], false, "x");
+	ck_assert_uint_eq(backup_cands(p, key_hash(1), order, MAXS), 0);
+}
+END_TEST
+
 /* ---- setters ---- */
 
 START_TEST(test_addr_round_trip)
@@ -1043,6 +1173,12 @@ pool_suite(void)
 	tcase_add_loop_test(tc, test_lc_order, 0, (int)nitems(lc_vec));
 	tcase_add_test(tc, test_lc_ties_and_changes);
 	tcase_add_test(tc, test_lc_ties_per_pool);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backup_fallback");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_loop_test(tc, test_backup_fallback, 0, (int)nitems(balances));
+	tcase_add_test(tc, test_backup_fallback_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("setters");
