@@ -127,13 +127,16 @@ log_line(struct worker *w, struct listener_sock *ls, uint64_t id,
     const char *upstream_name, const char *mqtt_ids, uint64_t in,
     uint64_t out, uint64_t ms, enum conn_reason r, const char *detail)
 {
-	char client[ADDR_STRLEN], upstream[400];
+	/* A UNIX source path from a PROXY header is the peer's bytes: quoted
+	 * like every other field a peer chooses (4 bytes per escaped one). */
+	char addr[ADDR_STRLEN], client[4 * ADDR_STRLEN + 3], upstream[400];
 	char name[160], sni[300], subject[600], det[2200];
 	char cert[160], psk[300], alpn[140], muser[300], mclient[300];
 	struct tls_info ti;
 
 	tls_info_get(ssl, hs_done, &ti);
-	addr_format_sa(sa, salen, client, sizeof(client));
+	addr_format_sa(sa, salen, addr, sizeof(addr));
+	log_quote(addr, client, sizeof(client));
 	log_quote(upstream_name, upstream, sizeof(upstream));
 	log_quote(ls->conf->name, name, sizeof(name));
 	log_quote(ti.sni, sni, sizeof(sni));

@@ -80,14 +80,59 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
+ * form, no surrogate, nothing above U+10FFFF) of 2 to 4 bytes starting at
+ * s, or 0 when there is none there.
+ */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* The second byte's range shuts out the bad forms. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 static bool
 needs_quotes(const char *s)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch <= ' ' || ch == '"' || ch == '\\' || ch == '=' ||
-		    ch == 0x7f)
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	while (*p != '\0') {
+		if (*p <= ' ' || *p == '"' || *p == '\\' || *p == '=' ||
+		    *p == 0x7f)
 			return true;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = utf8_seq(p)) == 0)
+			return true;
+		p += n;
 	}
 	return false;
 }
@@ -96,7 +141,8 @@ const char *
 log_quote(const char *s, char *buf, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0, k = 1;
 
 	if (cap == 0)
 		return buf;
@@ -114,24 +160,31 @@ log_quote(const char *s, char *buf, size_t cap)
 		return buf;
 	}
 	buf[n++] = '"';
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
 			if (n + 2 > cap - 2)
 				break;
 			buf[n++] = '\\';
-			buf[n++] = (char)ch;
-		} else if (ch < ' ' || ch == 0x7f) {
+			buf[n++] = (char)*p++;
+		} else if (*p < ' ' || *p == 0x7f ||
+		    (*p >= 0x80 && (k = utf8_seq(p)) == 0)) {
+			/* Control bytes, and bytes that are no UTF-8 (a raw
+			 * PSK identity, say), so that the log stays text. */
 			if (n + 4 > cap - 2)
 				break;
 			buf[n++] = '\\';
 			buf[n++] = 'x';
-			buf[n++] = hex[ch >> 4];
-			buf[n++] = hex[ch & 0xf];
+			buf[n++] = hex[*p >> 4];
+			buf[n++] = hex[*p & 0xf];
+			p++;
 		} else {
-			if (n + 1 > cap - 2)
+			if (*p < 0x80)
+				k = 1;
+			if (n + k > cap - 2)
 				break;
-			buf[n++] = (char)ch;
+			memcpy(buf + n, p, k);
+			n += k;
+			p += k;
 		}
 	}
 	buf[n++] = '"';

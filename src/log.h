@@ -33,11 +33,12 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	} while (0)
 
 /*
- * Copy s into buf as a key=value value: unchanged when it is non-empty and
- * has no blank, quote, backslash, '=' or control character; otherwise in
- * double quotes with '"' and '\' escaped and control bytes as \xNN. NULL or
- * "" becomes "-" (the log's "not applicable"). Always NUL-terminates; cuts
- * at cap. Returns buf.
+ * Copy s into buf as a key=value value: unchanged when it is non-empty
+ * UTF-8 with no blank, quote, backslash, '=' or control character;
+ * otherwise in double quotes with '"' and '\' escaped, and control bytes
+ * and bytes that are no well-formed UTF-8 as \xNN (well-formed UTF-8 stays
+ * as it is). NULL or "" becomes "-" (the log's "not applicable"). Always
+ * NUL-terminates; cuts at cap, never inside a character. Returns buf.
  */
 const char *log_quote(const char *s, char *buf, size_t cap);
 

@@ -424,6 +424,22 @@ else
 	fail "v2 UNIX source: no UNIX-family header reached the upstream" "$RECV_OUT"
 fi
 
+# The path is the sender's bytes: logged quoted and escaped, on one line.
+log_mark
+good "v2 UNIX source with a blank, a quote and a newline" 127.0.0.1 \
+    "$P_ANY" --v2 proxy --fam unix \
+    --src $'/run/a b"\nFAKE conn=1 reason=x' --dst /run/pp-server.sock
+want='client="unix:/run/a b\"\x0aFAKE conn=1 reason=x" listener=pany '
+if wait_for "$(tmo 10)" log_has 'client="unix:/run/a b'; then
+	line=$(log_since | grep -F 'client="unix:/run/a b')
+	check "v2 UNIX source: a path with a newline is logged quoted and escaped: ${line#* client=}" \
+	    grep -qF -- "$want" <<<"$line"
+else
+	fail "v2 UNIX source: no quoted client= line for a path with a newline"
+fi
+assert_no_log "v2 UNIX source: the path cannot start a log line of its own" \
+    '^FAKE'
+
 if [ "$HAVE_V6" = 1 ]; then
 	ppc ::1 "$P_ANY" --tls --want connack --v2 local --fam unspec
 	check "IPv6 peer, v2 LOCAL: TLS + CONNACK ($(cat "$PPC_OUT"))" \

@@ -29,6 +29,26 @@ static const struct {
 	{ "tab\there", 64, "\"tab\\x09here\"" },
 	{ "nl\n", 64, "\"nl\\x0a\"" },
 	{ "del\x7f", 64, "\"del\\x7f\"" },
+	/* Well-formed UTF-8 stays; bytes that are none are escaped. */
+	{ "caf\xc3\xa9", 64, "caf\xc3\xa9" },
+	{ "\xe2\x82\xac 5", 64, "\"\xe2\x82\xac 5\"" },
+	{ "\xf0\x9f\x98\x80", 64, "\xf0\x9f\x98\x80" },
+	{ "bad\xff\xfeid", 64, "\"bad\\xff\\xfeid\"" },
+	/* overlong, surrogate, above U+10FFFF, cut short, lone continuation */
+	{ "\xc0\xaf", 64, "\"\\xc0\\xaf\"" },
+	{ "\xe0\x80\xaf", 64, "\"\\xe0\\x80\\xaf\"" },
+	{ "\xed\xa0\x80", 64, "\"\\xed\\xa0\\x80\"" },
+	{ "\xf4\x90\x80\x80", 64, "\"\\xf4\\x90\\x80\\x80\"" },
+	{ "\xf5\x80\x80\x80", 64, "\"\\xf5\\x80\\x80\\x80\"" },
+	{ "a\xc3", 64, "\"a\\xc3\"" },
+	{ "\xe2\x82", 64, "\"\\xe2\\x82\"" },
+	{ "\x80x", 64, "\"\\x80x\"" },
+	/* the last valid forms of each length */
+	{ "\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf", 64,
+	    "\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf" },
+	/* a character is never cut: with 8 bytes, no room for the euro sign */
+	{ "ab \xe2\x82\xac", 8, "\"ab \"" },
+	{ "ab \xe2\x82\xac", 9, "\"ab \xe2\x82\xac\"" },
 	/* Cut inside the quotes, still closed and NUL-terminated. */
 	{ "a b c d e f", 8, "\"a b c\"" },
 	{ "a b", 2, "" },
