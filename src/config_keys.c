@@ -666,8 +666,9 @@ set_alpn(struct config *c MQ_UNUSED, const struct config_target *to,
 
 /* PROXY protocol out and in, MQTT identity binding */
 
-/* Set bit t (a TLV type) of a 256-bit map. */
+/* Set and test bit t (a TLV type) of a 256-bit map. */
 #define TLV_SET(map, t) ((map)[(t) / 8] |= (uint8_t)(1u << ((t) % 8)))
+#define TLV_ISSET(map, t) (((map)[(t) / 8] >> ((t) % 8)) & 1u)
 
 static const char *const proxy_out_names[] = { "off", "v1", "v2", NULL };
 /* Indexed by enum proxy_in. */
@@ -894,9 +895,23 @@ set_proxy_pass_tlvs(struct config *c MQ_UNUSED,
 	if (*value != '\0') {
 		if ((r = split_list(value, &v, &n, tlv_type_ok, why)) != 0)
 			return r;
-		for (i = 0; i < n; i++)
-			if (tlv_type(v[i], 0x01, 0xFF, &t) == 0)
-				TLV_SET(map, t);
+		for (i = 0; i < n; i++) {
+			if (tlv_type(v[i], 0x01, 0xFF, &t) != 0)
+				continue;
+			if (TLV_ISSET(map, t)) {
+				config_strv_free(v, n);
+				return bad(why, "a TLV type is given twice");
+			}
+			/* The sender's network namespace means nothing on
+			 * the broker's host. */
+			if (t == PP2_TYPE_NETNS) {
+				config_strv_free(v, n);
+				return bad(why, "0x30 (NETNS) names a network "
+						"namespace of the sender's host; "
+						"it is not passed on");
+			}
+			TLV_SET(map, t);
+		}
 		config_strv_free(v, n);
 	}
 	memcpy(to->l->pass_tlvs, map, sizeof(map));

@@ -1992,6 +1992,14 @@ static const struct {
 	{ "proxy_pass_tlvs", "0xEA 0xEB", E_PASS },
 	{ "proxy_pass_tlvs", "0xEA,", "empty item in the list" },
 	{ "proxy_pass_tlvs", "0xEA,,0xEB", "empty item in the list" },
+	{ "proxy_pass_tlvs", "0xEA, 0xEA", "a TLV type is given twice" },
+	{ "proxy_pass_tlvs", "0xEA, 234", "a TLV type is given twice" },
+	{ "proxy_pass_tlvs", "0x30", "0x30 (NETNS) names a network namespace "
+				     "of the sender's host; it is not passed "
+				     "on" },
+	{ "proxy_pass_tlvs", "0xEA, 48", "0x30 (NETNS) names a network "
+					 "namespace of the sender's host; it "
+					 "is not passed on" },
 	/* MQTT identity binding */
 	{ "mqtt_username", "CN", E_USER },
 	{ "mqtt_username", "subject", E_USER },
@@ -2698,7 +2706,7 @@ static const struct {
 	/* ... and refuses the types mqgate writes itself, in type order */
 	{ MIN_L V2 IN "proxy_pass_tlvs = 0x03\n",
 	    { { 7, "proxy_pass_tlvs: 0x03 is written by mqgate itself" } } },
-	{ MIN_L V2 IN "proxy_pass_tlvs = 0x30, 2, 0x21, 0xE5, 0xE6, 1, 5, 6, "
+	{ MIN_L V2 IN "proxy_pass_tlvs = 0x31, 2, 0x21, 0xE5, 0xE6, 1, 5, 6, "
 		      "0x1f, 0x2F, 0xe0, 4, 0x20\n",
 	    { { 7, "proxy_pass_tlvs: 0x01 is written by mqgate itself" },
 		{ 7, "proxy_pass_tlvs: 0x02 is written by mqgate itself" },
@@ -2803,7 +2811,7 @@ static const char *const rule_ok_vec[] = {
 	MIN_L IN "trusted_proxies = 0.0.0.0/0, ::/0\n"
 		 "proxy_header_timeout = 500ms\n",
 	MIN_L "accept_proxy = v2\ntrusted_proxies = 192.0.2.7\n",
-	MIN_L V2 IN "proxy_pass_tlvs = 0x06, 0x1F, 0x30, 0xDF, 0xE6, 0xFF\n",
+	MIN_L V2 IN "proxy_pass_tlvs = 0x06, 0x1F, 0x31, 0xDF, 0xE6, 0xFF\n",
 	MIN_L V2 IN "proxy_custom_tlv_base = 0xEA\n"
 		    "proxy_pass_tlvs = 0xE0, 0xE9, 0xF0\n",
 	MIN_L V2 IN "proxy_pass_tlvs =\n",
@@ -2976,10 +2984,9 @@ static const struct {
 	{ "0xEA", { 0xEA } },
 	{ "234", { 0xEA } },
 	{ "0xea, 0XEE,6", { 6, 0xEA, 0xEE } },
-	{ " 0x06 , 0xff,0X1f, 48 ", { 6, 0x1F, 0x30, 0xFF } },
+	{ " 0x06 , 0xff,0X1f, 49 ", { 6, 0x1F, 0x31, 0xFF } },
 	{ "255", { 0xFF } },
 	{ "0x00000006", { 6 } },
-	{ "0xEA, 234, 0xea", { 0xEA } },
 	{ "", { 0 } },
 };
 
