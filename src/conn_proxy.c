@@ -371,6 +371,7 @@ encode_v2(struct conn *c, const struct proxy_addr *a, uint8_t *small,
 	struct proxyv2_tls t;
 	struct proxyv2_in in;
 	uint32_t dropped = 0;
+	char uid[40]; /* "16 hex digits-conn id" */
 	int n;
 
 	memset(&in, 0, sizeof(in));
@@ -392,6 +393,14 @@ encode_v2(struct conn *c, const struct proxy_addr *a, uint8_t *small,
 		    : 0));
 	if (l->proxy_tlvs != 0 && (l->proxy_tlvs & PROXYV2_T_ALL) == 0)
 		in.tlvs = 0; /* proxy_tlvs = none */
+	if ((in.tlvs & PROXYV2_T_UNIQUE_ID) && in.tls != NULL) {
+		/* The same id as the log line's conn=, behind the
+		 * instance's, so that a broker's record finds mqgate's. */
+		n = snprintf(uid, sizeof(uid), "%s-%llu",
+		    c->w->shared->instance, (unsigned long long)c->id);
+		t.unique_id = (const uint8_t *)uid;
+		t.unique_id_len = n > 0 ? (size_t)n : 0;
+	}
 	n = proxyv2_encode(&in, small, PROXY_OUT_STACK);
 	if (n == -ENOSPC) {
 		*heap = malloc(PROXYV2_FIXED_LEN + PROXYV2_LEN_MAX);

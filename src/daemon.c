@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/rand.h>
 
 #include "addr.h"
 #include "clock.h"
@@ -356,6 +357,25 @@ daemon_cleanup(struct daemon *d)
 }
 
 
+
+/* 16 lowercase hex digits from the CSPRNG into out[17]. */
+static int
+daemon_instance_id(char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[8];
+	int i;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0xf];
+	}
+	out[16] = '\0';
+	return 0;
+}
+
 int
 daemon_run(const struct config *cfg, struct tls_gen *gen)
 {
@@ -378,6 +398,10 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 	}
 	atomic_init(&d.shared.active, 0);
 	atomic_init(&d.shared.next_conn_id, 1);
+	if (daemon_instance_id(d.shared.instance) < 0) {
+		log_error("cannot draw random bytes for the instance id");
+		goto out;
+	}
 	atomic_init(&d.exited, 0);
 	d.shared.exited_cb = worker_exited;
 	d.shared.exited_arg = &d;
@@ -469,6 +493,8 @@ daemon_run(const struct config *cfg, struct tls_gen *gen)
 		post_all(&d, WORKER_CMD_CLOSE_ALL);
 		goto out;
 	}
+	log_info("instance=%s (PROXY unique_id: instance-conn)",
+	    d.shared.instance);
 	log_info("ready workers=%d max_connections=%ld", d.nworkers,
 	    d.shared.max_conns);
 

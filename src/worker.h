@@ -32,6 +32,9 @@ struct worker_shared {
 	long max_conns; /* effective max_connections */
 	atomic_long active;
 	atomic_uint_fast64_t next_conn_id;
+	/* 16 random hex digits drawn at start: with the connection id, the
+	 * PROXY unique_id, unique across restarts and machines. */
+	char instance[17];
 	/* Called from a worker thread when its loop has ended. */
 	void (*exited_cb)(void *arg);
 	void *exited_arg;

@@ -676,6 +676,15 @@ wait_conn() {
 	CONN_LINE=$(log_since | grep -E -- "$re" | tail -n 1)
 }
 
+# Wait for the line of the connection from local port CPORT; sets CONN_LINE
+# so that conn_field works on it.
+wait_client_conn() {
+	local re=" conn=[^ ]+ client=127\\.0\\.0\\.1:$1 "
+	CONN_LINE=
+	wait_log "$re" "${2:-$(tmo 10)}" || return 1
+	CONN_LINE=$(log_since | grep -E -- "$re" | tail -n 1)
+}
+
 # Value of NAME= in CONN_LINE (quoted values keep their quotes).
 conn_field() {
 	local v

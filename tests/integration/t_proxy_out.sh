@@ -362,6 +362,7 @@ PD_MAX=$(free_port)
 PD_BIG=$(free_port)
 PD_VERN=$(free_port)
 PD_VERN0=$(free_port)
+PD_UID=$(free_port)
 {
 	conf_global
 	# (a) to the recording receiver RA
@@ -412,6 +413,9 @@ PD_VERN0=$(free_port)
 	    "${MTLS[@]}"
 	conf_listener d_vern0 "$PD_VERN0" "upstream = 127.0.0.1:$RD" \
 	    "proxy_protocol = v2" "proxy_profile = vernemq" "${MTLS[@]}"
+	conf_listener d_uid "$PD_UID" "upstream = 127.0.0.1:$RD" \
+	    "proxy_protocol = v2" "proxy_tlvs = ssl, cn, unique_id, crc32c" \
+	    "${MTLS[@]}"
 } | write_conf "$T/mqgate.ini"
 start_mqgate "$T/mqgate.ini"
 
@@ -657,6 +661,33 @@ if connack_ok "d: generic, no client certificate" &&
 	want "d: generic, no client certificate" "$HDR.seen" ssl_cn ""
 	want "d: generic, no client certificate" "$HDR.seen" crc_valid yes
 fi
+
+# unique_id: the instance id mqgate logs at start, then the connection's
+# conn= id: a broker's record finds mqgate's log line.
+INSTANCE=$(grep -oE ' instance=[0-9a-f]{16} ' "$LOG" | head -n 1 | tr -d ' ')
+INSTANCE=${INSTANCE#instance=}
+check "d: unique_id: mqgate logs its instance id at start ($INSTANCE)" \
+    [ "${#INSTANCE}" = 16 ]
+uids=
+for k in 1 2; do
+	log_mark
+	pyclient --port "$PD_UID" "${CERT[@]}" "${SNI[@]}"
+	connack_ok "d: unique_id, connection $k" || continue
+	got_hdr "d: unique_id, connection $k" rd "$CL1" || continue
+	uid=$(kv "$HDR.seen" unique_id)
+	if wait_client_conn "$(cf "$CL1" lport)"; then
+		want "d: unique_id, connection $k: instance-conn" "$HDR.seen" \
+		    unique_id "$INSTANCE-$(conn_field conn)"
+	else
+		fail "d: unique_id, connection $k: no log line for client port $(cf "$CL1" lport)"
+	fi
+	want "d: unique_id, connection $k" "$HDR.seen" crc_valid yes
+	uids="$uids $uid"
+done
+# shellcheck disable=SC2086
+set -- $uids
+check "d: unique_id: two connections, two ids ($uids)" \
+    test "$#" = 2 -a "${1:-}" != "${2:-}"
 
 # mosquitto: a long-DN certificate and a big TLV set still fit in 500.
 log_mark
