@@ -49,7 +49,11 @@ identity(const struct tls_facts *f, enum mqtt_user_src src, char *why,
 		/* Which of several CNs would be the name? An allowlist may
 		 * have matched another: no guessing. */
 		v = f->cn[0] != '\0' && f->n_cn <= 1 ? f->cn : NULL;
-		what = f->n_cn > 1 ? "several CNs" : "no CN";
+		/* tls_info.c leaves out a CN it cannot hold whole. */
+		what = f->n_cn > 1 ? "several CNs"
+		    : f->n_cn == 1 ? "a CN that is no text (a NUL byte, or no "
+				     "UTF-8 form)"
+				   : "no CN";
 		break;
 	case MQTT_USER_DN:
 		v = f->dn != NULL && f->dn[0] != '\0' ? f->dn : NULL;

@@ -682,6 +682,15 @@ load_mqtt_password(const struct tls_load *b, struct tls_listener *tl)
 		if (len > 0 && text[len - 1] == '\r')
 			len--;
 	}
+	if (len == 0) {
+		/* Surely a file not written yet: an empty secret would let
+		 * the broker's check pass on nothing. */
+		OPENSSL_free(text);
+		tls_load_fail(b, LKEY_MQTT_PASSWORD, "mqtt_password",
+		    "%s: the file is empty (to send no password, use "
+		    "mqtt_password = drop)", path);
+		return -1;
+	}
 	if (len > MQTT_STR_MAX) {
 		OPENSSL_clear_free(text, len);
 		tls_load_fail(b, LKEY_MQTT_PASSWORD, "mqtt_password",

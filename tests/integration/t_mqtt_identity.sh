@@ -314,10 +314,13 @@ if [ "$RC" -eq 0 ]; then
 else
 	fail "mqgate -t accepts the mqtt_* keys (rc $RC)" "$ERR" "$OUT"
 fi
-# A secret an MQTT password cannot hold, or a missing file: config errors
-# at the mqtt_password line, before anything is bound.
+# A secret an MQTT password cannot hold, an empty file (a newline alone
+# counts as empty), or a missing file: config errors at the mqtt_password
+# line, before anything is bound.
 head -c 65536 /dev/zero | tr '\0' x >"$T/huge-secret"
-for bad in huge-secret no-such-secret; do
+: >"$T/empty-secret"
+echo >"$T/newline-secret"
+for bad in huge-secret empty-secret newline-secret no-such-secret; do
 	{
 		conf_global
 		conf_listener big "$(free_port)" "$UP_DEMO" "${PEER[@]}" \

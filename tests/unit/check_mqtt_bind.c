@@ -170,6 +170,7 @@ enum facts {
 	F_PSK_FF,   /* PSK "dev\xff": not UTF-8 */
 	F_NO_CN_UNVERIFIED,
 	F_TWO_CN, /* F_CERT whose subject has two CNs */
+	F_BAD_CN, /* F_CERT whose one CN is no text (a NUL byte in it) */
 };
 
 static char dn_full[] = "CN=dev1,O=Acme", dn_empty[] = "";
@@ -225,6 +226,9 @@ facts_fill(struct tls_facts *f, enum facts which)
 		break;
 	case F_TWO_CN:
 		f->n_cn = 2;
+		break;
+	case F_BAD_CN:
+		f->cn[0] = '\0';
 		break;
 	case F_NO_URI:
 		f->san_uri = NULL;
@@ -337,6 +341,11 @@ static const struct bind_case {
 	{ "cn, no CN", VALL, MQTT_USER_CN, MQTT_PASS_KEEP, MQTT_CID_OFF,
 	    F_NO_CN, "c1", "client", NULL, false, NULL, RC_NA, NULL, P_KEEP,
 	    "client certificate has no CN (mqtt_username = cn)" },
+	{ "cn, a CN with a NUL byte: never cut short", VALL, MQTT_USER_CN,
+	    MQTT_PASS_KEEP, MQTT_CID_OFF, F_BAD_CN, "c1", "client", NULL,
+	    false, NULL, RC_NA, NULL, P_KEEP,
+	    "client certificate has a CN that is no text (a NUL byte, or no "
+	    "UTF-8 form) (mqtt_username = cn)" },
 	{ "cn, two CNs: which would it be?", VALL, MQTT_USER_CN,
 	    MQTT_PASS_KEEP, MQTT_CID_OFF, F_TWO_CN, "c1", "client", NULL,
 	    false, NULL, RC_NA, NULL, P_KEEP,
