@@ -173,96 +173,94 @@ mark_tier(const struct pool *p, bool backup, bool *eligible)
 	return k;
 }
 
-size_t
-pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
-    size_t *order, size_t max)
+/*
+ * Order the servers marked in rr->eligible (k of them) into rr->order by
+ * the pool's balance; returns how many. A fallback list (the backups
+ * after the others) takes no turn: roundrobin leaves the rotation, and
+ * leastconn the tie-breaking start, to the first choice, and lists the
+ * backups in line order, or from the first, instead.
+ */
+static size_t
+order_tier(struct pool *p, struct pool_rr *rr, uint64_t key, size_t k,
+    bool fallback)
 {
 	bool *el = rr->eligible;
-	size_t i, n = 0, first, total, k, start;
+	size_t i, first, total = 0, start;
 
-	if (max > POOL_MAX_TRIES)
-		max = POOL_MAX_TRIES;
-	if (p->n == 0 || max == 0)
-		return 0;
-	if ((k = mark_tier(p, false, el)) == 0 &&
-	    (k = mark_tier(p, true, el)) == 0)
-		return 0;
 	switch (p->conf->balance) {
 	case BALANCE_SOURCE:
 	case BALANCE_CLIENTID:
-		total = balance_rendezvous(p->hash, p->weight, el, p->n, key,
+		/* Stable per key, the fallback too, so that a client that
+		 * cannot reach its node reaches the same backup from every
+		 * mqgate. */
+		return balance_rendezvous(p->hash, p->weight, el, p->n, key,
 		    rr->order);
-		break;
 	case BALANCE_LEASTCONN:
 		for (i = 0; i < p->n; i++)
 			rr->active[i] = atomic_load_explicit(
 			    &p->servers[i].active, memory_order_relaxed);
 		/* Ties take turns among the eligible servers only: start
 		 * at the (lc_start % k)-th of them. */
-		start = rr->lc_start[p->idx]++ % k;
+		start = fallback ? 0 : rr->lc_start[p->idx]++ % k;
 		for (i = 0; i < p->n; i++)
 			if (el[i] && start-- == 0)
 				break;
-		total = balance_leastconn(rr->active, p->weight, el, p->n, i,
+		return balance_leastconn(rr->active, p->weight, el, p->n, i,
 		    rr->order);
-		break;
 	case BALANCE_ROUNDROBIN:
 	default:
 		/* The weighted pick first, then the others in turn. */
-		first = balance_wrr(rr->cur[p->idx], p->weight, el, p->n);
-		total = 0;
+		first = fallback ? 0 : balance_wrr(rr->cur[p->idx], p->weight, el,
+		    p->n);
 		if (first == SIZE_MAX)
-			break;
+			return 0;
 		for (i = 0; i < p->n; i++)
 			if (el[(first + i) % p->n])
 				rr->order[total++] = (first + i) % p->n;
-		break;
+		return total;
 	}
+}
+
+static size_t
+copy_order(const struct pool_rr *rr, size_t total, size_t *order,
+    size_t max)
+{
+	size_t n;
+
 	for (n = 0; n < total && n < max; n++)
 		order[n] = rr->order[n];
 	return n;
 }
 
 size_t
+pool_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
+    size_t *order, size_t max)
+{
+	size_t k;
+
+	if (max > POOL_MAX_TRIES)
+		max = POOL_MAX_TRIES;
+	if (p->n == 0 || max == 0)
+		return 0;
+	if ((k = mark_tier(p, false, rr->eligible)) == 0 &&
+	    (k = mark_tier(p, true, rr->eligible)) == 0)
+		return 0;
+	return copy_order(rr, order_tier(p, rr, key, k, false), order, max);
+}
+
+size_t
 pool_backup_candidates(struct pool *p, struct pool_rr *rr, uint64_t key,
     size_t *order, size_t max)
 {
-	bool *el = rr->eligible;
-	size_t i, n, total = 0;
+	size_t k;
 
 	if (max > POOL_MAX_TRIES)
 		max = POOL_MAX_TRIES;
 	/* With no other server up, pool_candidates gave the backups. */
-	if (p->n == 0 || max == 0 || mark_tier(p, false, el) == 0 ||
-	    mark_tier(p, true, el) == 0)
+	if (p->n == 0 || max == 0 || mark_tier(p, false, rr->eligible) == 0 ||
+	    (k = mark_tier(p, true, rr->eligible)) == 0)
 		return 0;
-	switch (p->conf->balance) {
-	case BALANCE_SOURCE:
-	case BALANCE_CLIENTID:
-		/* Stable per key, so a client that cannot reach its node
-		 * reaches the same backup from every mqgate. */
-		total = balance_rendezvous(p->hash, p->weight, el, p->n, key,
-		    rr->order);
-		break;
-	case BALANCE_LEASTCONN:
-		for (i = 0; i < p->n; i++)
-			rr->active[i] = atomic_load_explicit(
-			    &p->servers[i].active, memory_order_relaxed);
-		total = balance_leastconn(rr->active, p->weight, el, p->n, 0,
-		    rr->order);
-		break;
-	case BALANCE_ROUNDROBIN:
-	default:
-		/* A fallback, not a turn: the rotation's state is the
-		 * primaries', so the backups go in line order. */
-		for (i = 0; i < p->n; i++)
-			if (el[i])
-				rr->order[total++] = i;
-		break;
-	}
-	for (n = 0; n < total && n < max; n++)
-		order[n] = rr->order[n];
-	return n;
+	return copy_order(rr, order_tier(p, rr, key, k, true), order, max);
 }
 
 bool
