@@ -32,6 +32,7 @@
 #include "ocsp.h"
 #include "pool.h"
 #include "resolve.h"
+#include "text.h"
 #include "tls_ctx.h"
 #include "worker.h"
 
@@ -362,17 +363,11 @@ daemon_cleanup(struct daemon *d)
 static int
 daemon_instance_id(char out[17])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char b[8];
-	int i;
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return -1;
-	for (i = 0; i < 8; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 0xf];
-	}
-	out[16] = '\0';
+	text_hex(b, sizeof(b), out);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "text.h"
 
 static _Atomic int log_level = LOG_LEVEL_INFO;
 
@@ -80,40 +81,12 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
- * form, no surrogate, nothing above U+10FFFF) of 2 to 4 bytes starting at
- * s, or 0 when there is none there.
- */
+/* The length of the well-formed UTF-8 character at s, in a NUL-terminated
+ * string; 0 when there is none. */
 static size_t
 utf8_seq(const unsigned char *s)
 {
-	size_t n, i;
-	unsigned lo = 0x80, hi = 0xbf;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* The second byte's range shuts out the bad forms. */
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
+	return text_utf8_len(s, strnlen((const char *)s, 4));
 }
 
 static bool

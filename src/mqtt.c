@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mqtt.h"
+#include "text.h"
 
 const struct mqtt_slice mqtt_keep = { NULL, 0 };
 
@@ -205,37 +206,14 @@ rd_bin(struct rd *r, struct mqtt_slice *s)
 static int
 utf8_check(const uint8_t *p, size_t len)
 {
-	size_t i = 0, n, k;
-	uint32_t cp, min;
+	size_t i = 0, n;
 
 	while (i < len) {
-		uint8_t b = p[i];
-
-		if (b == 0)
+		if (p[i] == 0)
 			return MQTT_ERR_NUL;
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if ((b & 0xe0) == 0xc0) {
-			n = 1, cp = b & 0x1f, min = 0x80;
-		} else if ((b & 0xf0) == 0xe0) {
-			n = 2, cp = b & 0x0f, min = 0x800;
-		} else if ((b & 0xf8) == 0xf0) {
-			n = 3, cp = b & 0x07, min = 0x10000;
-		} else {
+		if ((n = text_utf8_len(p + i, len - i)) == 0)
 			return MQTT_ERR_UTF8;
-		}
-		if (len - i - 1 < n)
-			return MQTT_ERR_UTF8;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return MQTT_ERR_UTF8;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return MQTT_ERR_UTF8;
-		i += n + 1;
+		i += n;
 	}
 	return 0;
 }

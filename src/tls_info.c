@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "config_keys.h"
+#include "text.h"
 #include "tls_ctx.h"
 #include "tls_info.h"
 
@@ -420,7 +421,6 @@ client_cert(X509 *cert, struct tls_facts *f, int *oom)
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 	unsigned char *der = NULL;
 	int len, i = -1;
-	static const char digits[] = "0123456789abcdef";
 	X509_NAME *name = X509_get_subject_name(cert);
 
 	first_entry(cert, NID_commonName, f->cn, sizeof(f->cn));
@@ -441,12 +441,14 @@ client_cert(X509 *cert, struct tls_facts *f, int *oom)
 	}
 	f->der = der;
 	f->der_len = (size_t)len;
-	EVP_Digest(der, (size_t)len, f->sha256, NULL, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++) {
-		f->sha256_hex[2 * i] = digits[f->sha256[i] >> 4];
-		f->sha256_hex[2 * i + 1] = digits[f->sha256[i] & 15];
+	/* Without its digest the certificate has no cert_sha256: every
+	 * certificate would get the same all-zero one. */
+	if (EVP_Digest(der, (size_t)len, f->sha256, NULL, EVP_sha256(), NULL) !=
+	    1) {
+		*oom = 1;
+		return;
 	}
-	f->sha256_hex[64] = '\0';
+	text_hex(f->sha256, sizeof(f->sha256), f->sha256_hex);
 }
 
 struct tls_facts *

@@ -4,10 +4,17 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 
 check_PROGRAMS += tests/unit/check_value tests/unit/check_addr \
 	tests/unit/check_diag tests/unit/check_config tests/unit/check_log \
-	tests/unit/check_sni tests/unit/check_secrets tests/unit/check_allow
+	tests/unit/check_sni tests/unit/check_secrets tests/unit/check_allow \
+	tests/unit/check_text
 TESTS += tests/unit/check_value tests/unit/check_addr \
 	tests/unit/check_diag tests/unit/check_config tests/unit/check_log \
-	tests/unit/check_sni tests/unit/check_secrets tests/unit/check_allow
+	tests/unit/check_sni tests/unit/check_secrets tests/unit/check_allow \
+	tests/unit/check_text
+
+tests_unit_check_text_SOURCES = tests/unit/check_text.c tests/unit/unit.h \
+	src/text.c src/text.h
+tests_unit_check_text_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_text_LDADD = $(CHECK_LIBS)
 
 tests_unit_check_value_SOURCES = tests/unit/check_value.c tests/unit/unit.h src/value.c
 tests_unit_check_value_CFLAGS = $(UNIT_CFLAGS)
@@ -26,7 +33,8 @@ tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/unit.h \
 tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS) $(INIH_CFLAGS)
 tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
 
-tests_unit_check_log_SOURCES = tests/unit/check_log.c tests/unit/unit.h src/log.c
+tests_unit_check_log_SOURCES = tests/unit/check_log.c tests/unit/unit.h src/log.c \
+	src/text.c
 tests_unit_check_log_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_log_LDADD = $(CHECK_LIBS)
 
@@ -59,7 +67,8 @@ endif
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_mqtt
 TESTS += tests/unit/check_mqtt
-tests_unit_check_mqtt_SOURCES = tests/unit/check_mqtt.c tests/unit/unit.h src/mqtt.c
+tests_unit_check_mqtt_SOURCES = tests/unit/check_mqtt.c tests/unit/unit.h src/mqtt.c \
+	src/text.c
 tests_unit_check_mqtt_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_mqtt_LDADD = $(CHECK_LIBS)
 endif
@@ -68,7 +77,7 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_mqtt_bind
 TESTS += tests/unit/check_mqtt_bind
 tests_unit_check_mqtt_bind_SOURCES = tests/unit/check_mqtt_bind.c tests/unit/unit.h \
-	src/mqtt_bind.c src/mqtt_bind.h src/mqtt.c src/mqtt.h
+	src/mqtt_bind.c src/mqtt_bind.h src/mqtt.c src/mqtt.h src/text.c
 # tls_info.h (struct tls_facts) includes OpenSSL's headers; nothing links it.
 tests_unit_check_mqtt_bind_CFLAGS = $(UNIT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_check_mqtt_bind_LDADD = $(CHECK_LIBS)
@@ -88,7 +97,7 @@ check_PROGRAMS += tests/unit/check_pool
 TESTS += tests/unit/check_pool
 tests_unit_check_pool_SOURCES = tests/unit/check_pool.c tests/unit/unit.h \
 	tests/unit/fault.c tests/unit/fault.h \
-	src/pool.c src/pool.h src/balance.c src/balance.h src/log.c \
+	src/pool.c src/pool.h src/balance.c src/balance.h src/log.c src/text.c \
 	$(PURE_CONFIG_SOURCES)
 tests_unit_check_pool_CFLAGS = $(UNIT_CFLAGS) $(INIH_CFLAGS)
 tests_unit_check_pool_LDADD = $(CHECK_LIBS) $(INIH_LIBS) -lm -lpthread
