@@ -132,11 +132,9 @@ arm_next(struct health_state *st)
 	arm(st, spent >= (uint64_t)iv ? 1 : iv - (long)spent);
 }
 
-/* A check that says nothing about the server (mqgate itself is out of
- * descriptors or memory, or the name's first lookup is still under way):
- * counted neither way. */
+/* Close the check's connection and its deadline: idle again. */
 static void
-no_result(struct health_state *st, const char *why)
+check_end(struct health_state *st)
 {
 	if (st->bev != NULL) {
 		bufferevent_free(st->bev);
@@ -144,6 +142,15 @@ no_result(struct health_state *st, const char *why)
 	}
 	st->phase = HC_IDLE;
 	event_del(st->timer);
+}
+
+/* A check that says nothing about the server (mqgate itself is out of
+ * descriptors or memory, or the name's first lookup is still under way):
+ * counted neither way. */
+static void
+no_result(struct health_state *st, const char *why)
+{
+	check_end(st);
 	log_debug("health check %s/%s: no result: %s", st->p->conf->name,
 	    st->s->conf->text, why);
 	arm_next(st);
@@ -166,12 +173,7 @@ check_done(struct health_state *st, bool ok, const char *fmt, ...)
 	char why[256], line[320];
 	va_list ap;
 
-	if (st->bev != NULL) {
-		bufferevent_free(st->bev);
-		st->bev = NULL;
-	}
-	st->phase = HC_IDLE;
-	event_del(st->timer);
+	check_end(st);
 	if (ok) {
 		st->bad = 0;
 		if (st->good < INT_MAX)
@@ -306,8 +308,11 @@ check_start(struct health_state *st)
 		return;
 	}
 	bufferevent_setcb(st->bev, read_cb, NULL, event_cb, st);
-	st->phase = HC_CONNECTING;
-	arm(st, st->p->conf->health_timeout_ms);
+	/* The phase and the deadline belong to a connect under way; one
+	 * that fails at once (no descriptor, no route: -1 here, with no
+	 * callback in libevent 2.1) is counted right here, and an event for
+	 * it, should a libevent ever send one, finds HC_IDLE and is
+	 * ignored. */
 	if (bufferevent_socket_connect(
 		st->bev, (struct sockaddr *)&a.ss, (int)a.len) < 0) {
 		int err = EVUTIL_SOCKET_ERROR();
@@ -318,7 +323,10 @@ check_start(struct health_state *st)
 		else
 			check_done(st, false, "connect: %s",
 			    err != 0 ? strerror(err) : "failed");
+		return;
 	}
+	st->phase = HC_CONNECTING;
+	arm(st, st->p->conf->health_timeout_ms);
 }
 
 static void
