@@ -308,28 +308,26 @@ badaddr:
 static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0xFF, 0xFF };
 
-/* The IPv6 form of an IP socket address (IPv4 as ::ffff:a.b.c.d) and
- * its port; false for other families. */
+/* The IPv6 form of an IP socket address (IPv4 as ::ffff:a.b.c.d) and, if
+ * port is not NULL, its port; false for other families. */
 static bool
-ip_as_v6(const struct addr *a, unsigned char v6[16], uint16_t *port)
+ip_as_v6(const struct sockaddr *sa, unsigned char v6[16], uint16_t *port)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
-
-	if (a->len == 0)
-		return false;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 
 		memcpy(v6, v4mapped, sizeof(v4mapped));
 		memcpy(v6 + 12, &in->sin_addr, 4);
-		*port = in->sin_port;
+		if (port != NULL)
+			*port = in->sin_port;
 		return true;
 	}
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 
 		memcpy(v6, &in6->sin6_addr, 16);
-		*port = in6->sin6_port;
+		if (port != NULL)
+			*port = in6->sin6_port;
 		return true;
 	}
 	return false;
@@ -341,7 +339,9 @@ addr_same_endpoint(const struct addr *a, const struct addr *b)
 	unsigned char va[16], vb[16];
 	uint16_t pa, pb;
 
-	if (ip_as_v6(a, va, &pa) && ip_as_v6(b, vb, &pb))
+	if (a->len > 0 && b->len > 0 &&
+	    ip_as_v6((const struct sockaddr *)&a->ss, va, &pa) &&
+	    ip_as_v6((const struct sockaddr *)&b->ss, vb, &pb))
 		return pa == pb && memcmp(va, vb, 16) == 0;
 	return a->len == b->len && a->len > 0 &&
 	    memcmp(&a->ss, &b->ss, a->len) == 0;
@@ -354,21 +354,11 @@ addr_cidr_match(const struct cidr *v, size_t n, const struct sockaddr *sa)
 	bool has4 = false;
 	size_t i;
 
-	if (sa == NULL)
+	if (sa == NULL || !ip_as_v6(sa, v6, NULL))
 		return false;
-	if (sa->sa_family == AF_INET) {
-		memcpy(v4, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		memcpy(v6, v4mapped, sizeof(v4mapped));
-		memcpy(v6 + 12, v4, 4);
+	if (memcmp(v6, v4mapped, sizeof(v4mapped)) == 0) {
+		memcpy(v4, v6 + 12, 4);
 		has4 = true;
-	} else if (sa->sa_family == AF_INET6) {
-		memcpy(v6, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		if (memcmp(v6, v4mapped, sizeof(v4mapped)) == 0) {
-			memcpy(v4, v6 + 12, 4);
-			has4 = true;
-		}
-	} else {
-		return false;
 	}
 	for (i = 0; i < n; i++) {
 		if (v[i].family == AF_INET6 &&

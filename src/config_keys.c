@@ -711,13 +711,8 @@ set_proxy_profile(struct config *c MQ_UNUSED, const struct config_target *to,
 static int
 tlv_name_ok(char *item, const char **why)
 {
-	size_t i;
-
-	if (strcmp(item, "none") == 0)
+	if (strcmp(item, "none") == 0 || proxyv2_tlv_bit(item) != 0)
 		return 0;
-	for (i = 0; i < proxyv2_ntlv_words; i++)
-		if (strcmp(item, proxyv2_tlv_words[i].name) == 0)
-			return 0;
 	return bad(why, "unknown TLV (expected ssl, cn, cipher, sig_alg, "
 			"key_alg, group, sig_scheme, client_cert, authority, "
 			"alpn, crc32c, unique_id, dn, san_uri, san_dns, "
@@ -730,7 +725,7 @@ set_proxy_tlvs(struct config *c MQ_UNUSED, const struct config_target *to,
 {
 	uint32_t bits = 0;
 	char **v;
-	size_t n, i, j;
+	size_t n, i;
 	int r;
 
 	if (*value == '\0') {
@@ -740,11 +735,11 @@ set_proxy_tlvs(struct config *c MQ_UNUSED, const struct config_target *to,
 	if ((r = split_list(value, &v, &n, tlv_name_ok, why)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		uint32_t bit = PROXYV2_T_NONE_SET;
+		/* tlv_name_ok let through a TLV name or "none" */
+		uint32_t bit = proxyv2_tlv_bit(v[i]);
 
-		for (j = 0; j < proxyv2_ntlv_words; j++)
-			if (strcmp(v[i], proxyv2_tlv_words[j].name) == 0)
-				bit = proxyv2_tlv_words[j].bit;
+		if (bit == 0)
+			bit = PROXYV2_T_NONE_SET;
 		if ((bits & bit) != 0) {
 			config_strv_free(v, n);
 			return bad(why, "a TLV is named twice");
@@ -896,8 +891,7 @@ set_proxy_pass_tlvs(struct config *c MQ_UNUSED,
 		if ((r = split_list(value, &v, &n, tlv_type_ok, why)) != 0)
 			return r;
 		for (i = 0; i < n; i++) {
-			if (tlv_type(v[i], 0x01, 0xFF, &t) != 0)
-				continue;
+			(void)tlv_type(v[i], 0x01, 0xFF, &t); /* checked */
 			if (TLV_ISSET(map, t)) {
 				config_strv_free(v, n);
 				return bad(why, "a TLV type is given twice");

@@ -560,22 +560,17 @@ upstream_connected(struct conn *c)
 	int one = 1;
 	long idle = gconf(c)->idle_timeout_ms;
 	char detail[256];
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
 
 	c->state = CONN_SPLICE;
 	event_del(&c->timer);
 	conn_upstream_connected(c);
-	if (getsockname(bufferevent_getfd(c->ubev), (struct sockaddr *)&ss,
-		&sslen) == 0 &&
-	    ss.ss_family != AF_UNIX)
-		setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY,
-		    &one, sizeof(one));
+	/* A UNIX socket upstream refuses it (EOPNOTSUPP): nothing to do. */
+	(void)setsockopt(bufferevent_getfd(c->ubev), IPPROTO_TCP, TCP_NODELAY,
+	    &one, sizeof(one));
 	/* Before any byte of the client: the PROXY header, then the CONNECT
 	 * as identity binding rewrote it. */
 	if (c->ls->conf->proxy_protocol != PROXY_OUT_OFF &&
 	    conn_proxy_out(c, detail, sizeof(detail)) < 0) {
-		c->state = CONN_CONNECTING; /* logged as an upstream failure */
 		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
 		return;
 	}
@@ -835,6 +830,18 @@ conn_refuse(struct conn *c, const uint8_t *bytes, size_t len,
 }
 
 void
+conn_refuse_connack(struct conn *c, int version, uint8_t rc,
+    enum conn_reason r, const char *detail)
+{
+	uint8_t ack[8];
+	int n = version != 0
+	    ? mqtt_connack_encode(version, rc, ack, sizeof(ack))
+	    : -1;
+
+	conn_refuse(c, ack, n > 0 ? (size_t)n : 0, r, detail);
+}
+
+void
 conn_tls_start(struct conn *c, int fd)
 {
 	struct worker *w = c->w;
@@ -873,6 +880,19 @@ conn_tls_start(struct conn *c, int fd)
 	conn_timer_arm(c, gconf(c)->handshake_timeout_ms);
 }
 
+/* Close an accepted socket that gets no connection: logged, uncounted.
+ * Returns -1 for conn_accept. */
+static int
+refuse_accepted(struct worker *w, struct listener_sock *ls, int fd,
+    const struct sockaddr *sa, socklen_t salen, enum conn_reason r,
+    const char *detail)
+{
+	conn_log_refused(w, ls, sa, salen, r, detail);
+	close(fd);
+	atomic_fetch_sub_explicit(&w->shared->active, 1, memory_order_relaxed);
+	return -1;
+}
+
 int
 conn_accept(struct worker *w, struct listener_sock *ls, int fd,
     const struct sockaddr *sa, socklen_t salen)
@@ -887,21 +907,13 @@ conn_accept(struct worker *w, struct listener_sock *ls, int fd,
 		addr_format_sa(sa, salen, peer, sizeof(peer));
 		snprintf(detail, sizeof(detail),
 		    "peer %s is not in trusted_proxies", peer);
-		conn_log_refused(w, ls, sa, salen, CONN_R_PROXY_REFUSED, detail);
-		close(fd);
-		atomic_fetch_sub_explicit(&w->shared->active, 1,
-		    memory_order_relaxed);
-		return -1;
+		return refuse_accepted(w, ls, fd, sa, salen,
+		    CONN_R_PROXY_REFUSED, detail);
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		conn_log_refused(w, ls, sa, salen, CONN_R_CLIENT_ERROR,
-		    "out of memory");
-		close(fd);
-		atomic_fetch_sub_explicit(&w->shared->active, 1,
-		    memory_order_relaxed);
-		return -1;
-	}
+	if (c == NULL)
+		return refuse_accepted(w, ls, fd, sa, salen,
+		    CONN_R_CLIENT_ERROR, "out of memory");
 	c->w = w;
 	c->ls = ls;
 	c->id = atomic_fetch_add_explicit(&w->shared->next_conn_id, 1,

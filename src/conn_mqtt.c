@@ -32,21 +32,14 @@
 static void
 malformed(struct conn *c, const struct mqtt_connect *mc, int err)
 {
-	uint8_t ack[8];
 	char detail[160];
-	int n = -1;
 
 	snprintf(detail, sizeof(detail), "malformed CONNECT: %s",
 	    mqtt_strerror(err));
 	/* MQTT 5 says why; before 5 the answer to a malformed packet is to
 	 * close the connection. */
-	if (mc->version == MQTT_V5)
-		n = mqtt_connack_encode(MQTT_V5, (uint8_t)mqtt_err_reason(err),
-		    ack, sizeof(ack));
-	if (n > 0)
-		conn_refuse(c, ack, (size_t)n, CONN_R_MQTT_MALFORMED, detail);
-	else
-		conn_close(c, CONN_R_MQTT_MALFORMED, detail);
+	conn_refuse_connack(c, mc->version == MQTT_V5 ? MQTT_V5 : 0,
+	    (uint8_t)mqtt_err_reason(err), CONN_R_MQTT_MALFORMED, detail);
 }
 
 /* How many bytes of s the log line keeps (at most IDS_MAX). */
@@ -99,7 +92,7 @@ conn_mqtt_read(struct conn *c)
 	size_t secret_len = 0;
 	struct mqtt_connect mc;
 	struct mqtt_bind b;
-	uint8_t ack[8], *p;
+	uint8_t *p;
 	int r, n;
 
 	if (len == 0)
@@ -158,13 +151,8 @@ conn_mqtt_read(struct conn *c)
 	r = mqtt_bind_judge(l, c->facts, &mc, secret, secret_len, &b);
 	keep_ids(c, &mc, &b);
 	if (r != 0) {
-		n = mqtt_connack_encode(mc.version, (uint8_t)r, ack,
-		    sizeof(ack));
-		if (n > 0)
-			conn_refuse(c, ack, (size_t)n, CONN_R_MQTT_REFUSED,
-			    b.why);
-		else
-			conn_close(c, CONN_R_MQTT_REFUSED, b.why);
+		conn_refuse_connack(c, mc.version, (uint8_t)r,
+		    CONN_R_MQTT_REFUSED, b.why);
 		return;
 	}
 	n = mqtt_connect_encoded_len(&mc, b.user, b.pass);

@@ -94,8 +94,14 @@ void conn_timer_arm(struct conn *c, long ms);
 void conn_tls_start(struct conn *c, int fd);
 /* The client may go upstream now. */
 void conn_start_upstream(struct conn *c);
-/* Send bytes (a CONNACK) to the client, then close with r and detail. */
+/* Send bytes (a CONNACK) to the client, then close with r and detail;
+ * close at once when len is 0. */
 void conn_refuse(struct conn *c, const uint8_t *bytes, size_t len,
+    enum conn_reason r, const char *detail);
+/* The same with the CONNACK carrying rc (an enum mqtt_reason) for protocol
+ * level version; closed without one when the level has no such code (or
+ * version is 0: not known). */
+void conn_refuse_connack(struct conn *c, int version, uint8_t rc,
     enum conn_reason r, const char *detail);
 
 /* conn.c: a bufferevent for the upstream side with c's callbacks. */

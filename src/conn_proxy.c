@@ -49,17 +49,25 @@ struct conn_pp {
 	uint8_t passed[];
 };
 
+/* Drop the header reading state; its socket too, unless pin->fd was
+ * handed on (-1). */
+static void
+pin_free(struct conn *c)
+{
+	if (c->pin == NULL)
+		return;
+	event_del(&c->pin->ev);
+	if (c->pin->fd >= 0)
+		close(c->pin->fd);
+	free(c->pin->buf);
+	free(c->pin);
+	c->pin = NULL;
+}
+
 void
 conn_proxy_free(struct conn *c)
 {
-	if (c->pin != NULL) {
-		event_del(&c->pin->ev);
-		if (c->pin->fd >= 0)
-			close(c->pin->fd);
-		free(c->pin->buf);
-		free(c->pin);
-		c->pin = NULL;
-	}
+	pin_free(c);
 	free(c->pp);
 	c->pp = NULL;
 }
@@ -187,10 +195,7 @@ header_done(struct conn *c, const struct proxyv2_hdr *h, size_t hlen)
 		left -= (size_t)k;
 	}
 	pin->fd = -1; /* the TLS side owns it now */
-	event_del(&pin->ev);
-	free(pin->buf);
-	free(pin);
-	c->pin = NULL;
+	pin_free(c);
 	conn_tls_start(c, fd);
 }
 
@@ -357,9 +362,11 @@ log_dropped(struct conn *c, uint32_t dropped, size_t limit)
 	    (unsigned long long)c->id, limit, names);
 }
 
-/* Most headers fit here; only one with a client certificate or many
- * passed TLVs needs the heap. */
-#define PROXY_OUT_STACK 1024
+/* Headers fit here, a client certificate's DER (client_cert, typically
+ * 0.5 to 2 KiB) included; only a bigger certificate or many passed TLVs
+ * need the heap, so that mutual TLS does not cost every connection a
+ * 64 KiB allocation and a second encoding. */
+#define PROXY_OUT_STACK 4096
 
 /* Encode c's v2 header into small, or else a heap buffer (*heap, which
  * the caller frees). Returns its length or a negative errno. */

@@ -101,17 +101,8 @@ note_tried(struct conn_try *t, const char *who, const char *why)
 static void
 give_up(struct conn *c, const char *detail)
 {
-	uint8_t ack[8];
-	int n = -1;
-
-	if (c->mqtt_version != 0)
-		n = mqtt_connack_encode(c->mqtt_version,
-		    MQTT_RC_SERVER_UNAVAILABLE, ack, sizeof(ack));
-	if (n > 0)
-		conn_refuse(c, ack, (size_t)n, CONN_R_UPSTREAM_CONNECT_FAILED,
-		    detail);
-	else
-		conn_close(c, CONN_R_UPSTREAM_CONNECT_FAILED, detail);
+	conn_refuse_connack(c, c->mqtt_version, MQTT_RC_SERVER_UNAVAILABLE,
+	    CONN_R_UPSTREAM_CONNECT_FAILED, detail);
 }
 
 /* Start connecting to a; -1 with why filled when it cannot even start. */

@@ -39,9 +39,7 @@ pool_free_one(struct pool *p)
 static int
 pool_init_one(struct pool *p, const struct upstream_conf *u, size_t idx)
 {
-	size_t i;
-
-	size_t n = u->nservers;
+	size_t i, n = u->nservers;
 
 	p->conf = u;
 	p->idx = idx;
@@ -56,9 +54,8 @@ pool_init_one(struct pool *p, const struct upstream_conf *u, size_t idx)
 		const struct server_conf *sc = &u->servers[i];
 
 		s->conf = sc;
-		s->key_hash = balance_hash(sc->text, strlen(sc->text));
 		p->weight[i] = sc->weight > 0 ? sc->weight : 1;
-		p->hash[i] = s->key_hash;
+		p->hash[i] = balance_hash(sc->text, strlen(sc->text));
 		atomic_init(&s->up, true);
 		atomic_init(&s->active, 0);
 		atomic_init(&s->resolved, sc->addr.len > 0);

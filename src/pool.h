@@ -30,7 +30,6 @@ struct resolve_state; /* resolve.c's, per server */
 
 struct pool_server {
 	const struct server_conf *conf; /* borrowed from the config */
-	uint64_t key_hash;		/* balance_hash(conf->text) */
 	atomic_bool up;			/* health: may take connections */
 	atomic_bool resolved;		/* addr is set */
 	atomic_bool looked_up;		/* a first lookup has ended (or the
@@ -48,7 +47,7 @@ struct pool {
 	struct pool_server *servers;	  /* owned array of conf->nservers */
 	size_t n;
 	int *weight;			  /* owned: the servers' weights */
-	uint64_t *hash;			  /* owned: their key_hash */
+	uint64_t *hash;			  /* owned: balance_hash of their text */
 };
 
 struct pool_set {
