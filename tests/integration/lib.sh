@@ -192,6 +192,17 @@ check() {
 	fi
 }
 
+# verdict RC MSG: ok MSG when RC, the status of the condition just
+# evaluated, is 0, else fail MSG. For conditions of several commands
+# ("[ a ] && [ b ]; verdict $? MSG"), which check cannot take.
+verdict() {
+	if [ "$1" -eq 0 ]; then
+		ok "$2"
+	else
+		fail "$2"
+	fi
+}
+
 bail() {
 	fail "$@"
 	printf 'Bail out! %s\n' "$1"
@@ -692,7 +703,21 @@ conn_field() {
 	echo "${v#* "$1"=}"
 }
 
+# log_ms LINE: the time of an mqgate log line, ms since the epoch.
+log_ms() {
+	date -d "${1%% *}" +%s%3N 2>/dev/null || now_ms
+}
+
 # ---------------------------------------------------------------- clients
+
+PC=$TOP_SRCDIR/tests/integration/pool_client.py
+
+# pc ARG...: pool_client.py (bounded); output in PC_OUT.
+pc() {
+	SEQ=$((SEQ + 1))
+	PC_OUT=$T/pc.$SEQ.out
+	timeout -k 2 "$(tmo 60)" "$PY" "$PC" "$@" >"$PC_OUT" 2>&1
+}
 
 # MQ_HOST:PORT, with brackets around an IPv6 MQ_HOST.
 hostport() {

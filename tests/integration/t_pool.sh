@@ -40,7 +40,6 @@
 . "$(dirname "$0")/lib.sh"
 require stdbuf ip date
 
-PC=$TOP_SRCDIR/tests/integration/pool_client.py
 
 # The health settings of the checked pools (asserted against below).
 INTERVAL=1      # health_interval, seconds
@@ -289,18 +288,6 @@ srv_of() {
 	echo "${u#*/}"
 }
 
-# log_ms LINE: the time of an mqgate log line, ms since the epoch.
-log_ms() {
-	date -d "${1%% *}" +%s%3N 2>/dev/null || now_ms
-}
-
-# pc ARG...: pool_client.py (bounded); output in PC_OUT.
-pc() {
-	SEQ=$((SEQ + 1))
-	PC_OUT=$T/pc.$SEQ.out
-	timeout -k 2 "$(tmo 60)" "$PY" "$PC" "$@" >"$PC_OUT" 2>&1
-}
-
 # conn_ids LISTENER_PORT PREFIX N [THREADS]: N clients PREFIX1..PREFIXN.
 conn_ids() {
 	local port=$1 prefix=$2 n=$3 th=${4:-8}
@@ -311,16 +298,6 @@ conn_ids() {
 
 pc_ok() {
 	grep -q "^summary items=$1 ok=$1 failed=0" "$PC_OUT"
-}
-
-# verdict RC MSG: ok MSG when RC (the status of the condition just
-# evaluated) is 0, else fail MSG.
-verdict() {
-	if [ "$1" -eq 0 ]; then
-		ok "$2"
-	else
-		fail "$2"
-	fi
 }
 
 # count_of I FILE: how many "ID I" lines FILE has for broker I.
@@ -442,6 +419,16 @@ PC7=$(free_port)
 
 V=2 # the broker that gets killed
 O=1 # the backup of pool bk
+
+# bk_round PREFIX: 4 clients PREFIX1..4 through pool bk, one at a time;
+# r = how many reached its primary (V) / its backup (O).
+bk_round() {
+	bmark
+	pc conn --port "${LP[bk]}" --ca "$CERTS/ca.crt" --threads 1 \
+	    --timeout "$(tmo 10)" "${1}1" "${1}2" "${1}3" "${1}4"
+	bmap "$1" >"$T/map.$1"
+	r="$(count_of "$V" "$T/map.$1")/$(count_of "$O" "$T/map.$1")"
+}
 
 checked() { # the health settings of a checked pool
 	echo "health_check = ${1:-mqtt}"
@@ -843,11 +830,7 @@ check "leastconn: no held connection was closed by mqgate ($n)" [ "$n" -eq 0 ]
 
 # ------------------------------------------------------------ backup
 
-bmark
-pc conn --port "${LP[bk]}" --ca "$CERTS/ca.crt" --threads 1 \
-    --timeout "$(tmo 10)" bk-1 bk-2 bk-3 bk-4
-bmap bk- >"$T/map.bk1"
-r="$(count_of "$V" "$T/map.bk1")/$(count_of "$O" "$T/map.bk1")"
+bk_round bk-
 pc_ok 4 && [ "$r" = 4/0 ]
 verdict $? "backup: while the primary is up it takes all 4 connections, the backup none (primary/backup $r)"
 
@@ -1061,8 +1044,8 @@ if wait_for "$(tmo 10)" nsuback_ge "$SV" 2; then
 	[ -n "$nb" ] && [ "$nb" != "$V" ] && [ "${nb// /}" = "$nb" ]
 	verdict $? "kill: $SV reconnects through A to a surviving broker ($nb)"
 	for i in "${SURV[@]}"; do
-		mosquitto_pub -h "${BH[$i]}" -p "${BP[$i]}" -t "pool-l/$SV" \
-		    -m "after-$SV" -q 1 2>/dev/null
+		timeout -k 2 "$(tmo 10)" mosquitto_pub -h "${BH[$i]}" \
+		    -p "${BP[$i]}" -t "pool-l/$SV" -m "after-$SV" -q 1 2>/dev/null
 	done
 	check "kill: $SV receives messages on its new broker" \
 	    wait_for "$(tmo 5)" grep -qx "pool-l/$SV after-$SV" "$T/lsub.$SV"
@@ -1075,8 +1058,8 @@ i=0
 for id in "$SA" "$SB"; do
 	b=${SURV[$i]}
 	i=$((i + 1))
-	mosquitto_pub -h "${BH[$b]}" -p "${BP[$b]}" -t "pool-l/$id" \
-	    -m "after-$id" -q 1 2>/dev/null
+	timeout -k 2 "$(tmo 10)" mosquitto_pub -h "${BH[$b]}" -p "${BP[$b]}" \
+	    -t "pool-l/$id" -m "after-$id" -q 1 2>/dev/null
 	check "kill: $id (broker $b) still receives messages" \
 	    wait_for "$(tmo 5)" grep -qx "pool-l/$id after-$id" "$T/lsub.$id"
 	check "kill: $id was not reconnected (1 CONNACK, got $(nconnack "$id"))" \
@@ -1115,11 +1098,7 @@ verdict $? "broker $V down: its $vict ids moved ($moved), to both survivors ($to
 # Backup: with the primary down the backup takes the connections.
 wait_for "$(tmo 10)" fhas "$LOG_A" "$MA" "server bk/${BT[$V]//./\\.} is down" ||
     fail "kill: pool bk marks its primary down" "$LOG_A"
-bmark
-pc conn --port "${LP[bk]}" --ca "$CERTS/ca.crt" --threads 1 \
-    --timeout "$(tmo 10)" bkd-1 bkd-2 bkd-3 bkd-4
-bmap bkd- >"$T/map.bk2"
-r="$(count_of "$V" "$T/map.bk2")/$(count_of "$O" "$T/map.bk2")"
+bk_round bkd-
 pc_ok 4 && [ "$r" = 0/4 ]
 verdict $? "backup: with the primary down the backup takes all 4 connections (primary/backup $r)"
 
@@ -1165,11 +1144,7 @@ verdict $? "restart: a new client $SV through A reaches broker $V again (subscri
 
 wait_for "$(tmo 10)" fhas "$LOG_A" "$MA" "server bk/${BT[$V]//./\\.} is up" ||
     fail "restart: pool bk marks its primary up" "$LOG_A"
-bmark
-pc conn --port "${LP[bk]}" --ca "$CERTS/ca.crt" --threads 1 \
-    --timeout "$(tmo 10)" bku-1 bku-2 bku-3 bku-4
-bmap bku- >"$T/map.bk3"
-r="$(count_of "$V" "$T/map.bk3")/$(count_of "$O" "$T/map.bk3")"
+bk_round bku-
 pc_ok 4 && [ "$r" = 4/0 ]
 verdict $? "backup: with the primary back the backup is left again (primary/backup $r)"
 

@@ -370,9 +370,9 @@ else
 	{ new_key; cat "$KF"; } >"$KF.new" && mv -f "$KF.new" "$KF"
 fi
 K2=$(head -n 1 "$KF")
-check "rotation: the key file has two keys, the new one first" \
-    [ "$(wc -l <"$KF")" -eq 2 ] && [ "$K2" != "$K1" ] &&
+[ "$(wc -l <"$KF")" -eq 2 ] && [ "$K2" != "$K1" ] &&
     [ "$(sed -n 2p "$KF")" = "$K1" ]
+verdict $? "rotation: the key file has two keys, the new one first"
 log_mark
 signal_mqgate HUP
 assert_log "rotation: certificates reloaded (SIGHUP)" \
