@@ -19,11 +19,12 @@
       "closed" and exits 3 when the other side closes; SIGTERM ends it
       quietly (exit 0) by closing the socket.
 
-  mute --port P [--host H]
-      A "broker" that accepts TCP, reads whatever comes and never answers.
-      Prints "listening" once bound, then "connect id=ID" for every MQTT
-      CONNECT it reads (the client id parsed from it) and "eof" when a
-      client closes.
+  mute --port P [--host H] [--reply HEX]
+      A "broker" that accepts TCP, reads whatever comes and never answers
+      (with --reply: answers every CONNECT with the bytes HEX, such as a
+      CONNACK refusing it, and nothing else). Prints "listening" once
+      bound, then "connect id=ID" for every MQTT CONNECT it reads (the
+      client id parsed from it) and "eof" when a client closes.
 
 stdlib only (and wire.py); every client wait is bounded by --timeout
 (default 10 s).
@@ -205,6 +206,11 @@ def cmd_mute(args):
             if cid is not None:
                 print("connect id=%s" % cid, flush=True)
                 conns[s] = None
+                if args.reply:
+                    try:
+                        s.sendall(bytes.fromhex(args.reply))
+                    except OSError:
+                        pass
 
 
 def parse_connect_id(buf):
@@ -238,6 +244,8 @@ def main():
             p.add_argument("items", nargs="*")
         if name == "hold":
             p.add_argument("--id", required=True)
+        if name == "mute":
+            p.add_argument("--reply")
     args = ap.parse_args()
     return {"conn": cmd_conn, "hold": cmd_hold, "mute": cmd_mute}[args.cmd](
         args)

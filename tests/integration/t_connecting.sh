@@ -16,6 +16,11 @@
 #    (balance = clientid) the client gets CONNACK 0x88 (MQTT 5) or return
 #    code 3 (3.1.1, 3.1) before the close, logged upstream_connect_failed
 #    with the pool server; without the CONNECT read, just the close
+#  - health check reasons: a connect that never completes (the black
+#    hole), one that fails at once (a multicast address: ENETUNREACH from
+#    connect itself; still one failure per check, so health_fall = 4
+#    takes three intervals), a CONNACK refusing the check, and a reply
+#    that is no CONNACK
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/abuse.sh"
@@ -36,11 +41,6 @@ rv() {
 	awk -v k="$1" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "${2:-$ROUT}"
 }
 
-# verdict MSG: ok MSG when the condition just evaluated held ($? = 0).
-verdict() {
-	if [ "$1" -eq 0 ]; then ok "$2"; else fail "$2"; fi
-}
-
 # broker_connects ID: how many CONNECTs with client id ID the broker took.
 broker_connects() {
 	grep -cE "New client connected from .* as $1 " "$BROKER_LOG"
@@ -56,6 +56,24 @@ wait_for "$(tmo 10)" grep -q 'ready=' "$HOLE_OUT" ||
 HAVE_HOLE=0
 grep -q 'ready=1' "$HOLE_OUT" && HAVE_HOLE=1
 REFUSED=$(free_port)
+
+# Brokers that answer a CONNECT wrongly: a refusal (return code 5), and
+# bytes that are no CONNACK.
+declare -A MUTE
+for m in rc5:20020005 junk:485454502f; do
+	name=${m%%:*}
+	MUTE[$name]=$(free_port)
+	closefds "$PY" "$PC" mute --port "${MUTE[$name]}" --reply "${m#*:}" \
+	    >"$T/mute.$name.out" 2>&1 </dev/null &
+	track $!
+	wait_for "$(tmo 10)" grep -q '^listening' "$T/mute.$name.out" ||
+	    bail "mute broker $name did not start" "$T/mute.$name.out"
+done
+# A health-checked pool of one server, checks every 300 ms.
+hc_pool() { # NAME SERVER CHECK FALL
+	printf '[upstream %s]\nserver = %s\nhealth_check = %s\nhealth_interval = 300ms\nhealth_timeout = 200ms\nhealth_fall = %s\n\n' \
+	    "$@"
+}
 
 P_GONE=$(free_port)
 P_GONEPLAIN=$(free_port)
@@ -73,6 +91,10 @@ CT=2 # connect_timeout, s: the wait for the black hole
 	    "$HOLE" "$BROKER_PORT"
 	printf '[upstream none]\nserver = 127.0.0.1:%s\nbalance = clientid\nhealth_check = none\nconnect_retries = 0\n\n' \
 	    "$REFUSED"
+	hc_pool hchole "127.0.0.1:$HOLE" tcp 1
+	hc_pool hcunreach 224.0.0.1:1883 tcp 4
+	hc_pool hcrc5 "127.0.0.1:${MUTE[rc5]}" mqtt 1
+	hc_pool hcjunk "127.0.0.1:${MUTE[junk]}" mqtt 1
 } | write_conf "$T/mqgate.ini"
 start_mqgate "$T/mqgate.ini"
 
@@ -87,8 +109,9 @@ if [ "$HAVE_HOLE" = 1 ]; then
 	    [ "$(rv end)" = timeout ]
 	if wait_conn gone 'client_closed|client_error' "$(tmo 5)"; then
 		d=$(conn_field detail)
-		[ "$(conn_field in)" = 0 ] && [[ $d == *"before the upstream connected"* ]]
-		verdict $? "leaving: logged as soon as it left, not after connect_timeout: in=$(conn_field in) $d"
+		[ "$(conn_field in)" = 0 ] && [[ $d == *"before the upstream connected"* ]] &&
+		    [ "$(conn_field ms)" -lt $((CT * 1000)) ]
+		verdict $? "leaving: logged as soon as it left, not after connect_timeout ($((CT * 1000)) ms): ms=$(conn_field ms) in=$(conn_field in) $d"
 		check "leaving: the line names the server being tried ($(conn_field upstream))" \
 		    [ "$(conn_field upstream)" = "gone/127.0.0.1:$HOLE" ]
 	else
@@ -117,8 +140,9 @@ if [ "$HAVE_HOLE" = 1 ]; then
 	raw plain1 --port "$P_GONEPLAIN" --id plain-1 --timeout 0.5
 	if wait_conn goneplain 'client_closed|client_error' "$(tmo 5)"; then
 		d=$(conn_field detail)
-		[ "$(conn_field in)" = 0 ] && [[ $d == *"before the upstream connected"* ]]
-		verdict $? "leaving, plain upstream: dropped when it left: in=$(conn_field in) $d"
+		[ "$(conn_field in)" = 0 ] && [[ $d == *"before the upstream connected"* ]] &&
+		    [ "$(conn_field ms)" -lt $((CT * 1000)) ]
+		verdict $? "leaving, plain upstream: dropped when it left, not after connect_timeout: ms=$(conn_field ms) in=$(conn_field in) $d"
 	else
 		fail "leaving, plain upstream: no client_closed line before connect_timeout" "$LOG"
 	fi
@@ -172,6 +196,33 @@ if wait_conn noneplain upstream_connect_failed "$(tmo 5)"; then
 else
 	fail "no server, CONNECT not read: no upstream_connect_failed line" "$LOG"
 fi
+
+# ------------------------------------------------ health check reasons
+
+# hc_down WHAT RE: the log says a server went down, matching RE.
+hc_down() {
+	if wait_for "$(tmo 10)" grep -qE -- "$2" "$LOG"; then
+		ok "health: $1: '$(grep -m1 -oE -- "$2" "$LOG")'"
+	else
+		fail "health: $1 (no line matching /$2/)" "$LOG"
+	fi
+}
+if [ "$HAVE_HOLE" = 1 ]; then
+	hc_down "a connect that never completes" \
+	    "server hchole/127\.0\.0\.1:$HOLE is down: timed out after 200 ms waiting for connect \(1 failed check\)"
+fi
+re='server hcunreach/224\.0\.0\.1:1883 is down: connect: Network is unreachable \(4 failed checks\)'
+hc_down "a connect that fails at once" "$re"
+# Its first check is at start: 4 failed checks take 3 intervals (900 ms)
+# more, each counted once however the connect failed.
+t0=$(log_ms "$(grep -m1 -E ' ready workers=' "$LOG")")
+t1=$(log_ms "$(grep -m1 -E -- "$re" "$LOG")")
+check "health: a connect that fails at once is one failure per check: down $((t1 - t0)) ms after start (>= 800)" \
+    [ $((t1 - t0)) -ge 800 ]
+hc_down "a CONNACK refusing the check" \
+    "server hcrc5/127\.0\.0\.1:${MUTE[rc5]} is down: CONNACK return code 5 \(1 failed check\)"
+hc_down "a reply that is no CONNACK" \
+    "server hcjunk/127\.0\.0\.1:${MUTE[junk]} is down: not a CONNACK \(1 failed check\)"
 
 check "mqgate is still running" pid_alive "$MQGATE_PID"
 stop_mqgate
